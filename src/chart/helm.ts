@@ -1,0 +1,89 @@
+import { mkdir, mkdtemp, readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runCommand } from '../exec.js'
+import { ActionError } from '../errors.js'
+import type { Credentials } from '../upstream/registry.js'
+
+/**
+ * The helm CLI (Helm 3.8+ or Helm 4) through `@actions/exec`. Registry credentials live in a
+ * registry config file under a private temporary directory and reach helm on stdin
+ * (`helm registry login --password-stdin`), never in argv.
+ */
+export class Helm {
+  private major?: number
+  private registryConfig?: string
+
+  /**
+   * @param binary the helm executable (`helm` from PATH by default).
+   * @param tempDir a directory for the registry config and packages (`RUNNER_TEMP` on runners).
+   */
+  constructor(
+    private readonly tempDir: string,
+    private readonly binary = 'helm',
+  ) {}
+
+  /** Helm's major version (3 or 4), from `helm version --short`. @throws ActionError when helm is missing. */
+  async majorVersion(): Promise<number> {
+    if (this.major === undefined) {
+      const res = await runCommand(this.binary, ['version', '--short'], { allowFailure: true }).catch(() => undefined)
+      const m = res && /v(\d+)\./.exec(res.stdout)
+      if (!m) {
+        throw new ActionError(`helm is not installed or not on PATH (needed to lint, package and push the chart); add azure/setup-helm before this step`)
+      }
+      this.major = Number(m[1])
+    }
+    return this.major
+  }
+
+  private async globalArgs(): Promise<string[]> {
+    if (!this.registryConfig) {
+      const dir = await mkdtemp(join(this.tempDir, 'helm-registry-'))
+      this.registryConfig = join(dir, 'config.json')
+    }
+    return ['--registry-config', this.registryConfig]
+  }
+
+  /** `helm lint --strict <chartDir>`; throws with helm's report when the chart has errors. */
+  async lint(chartDir: string): Promise<string> {
+    await this.majorVersion()
+    const res = await runCommand(this.binary, ['lint', '--strict', chartDir], { allowFailure: true })
+    if (res.exitCode !== 0) {
+      throw new ActionError(`helm lint failed for ${chartDir}; nothing was written:\n${(res.stdout + res.stderr).trim()}`)
+    }
+    return res.stdout
+  }
+
+  /** `helm package <chartDir> -d <tmp>`; returns the path of the .tgz. */
+  async package(chartDir: string): Promise<string> {
+    const dest = await mkdtemp(join(this.tempDir, 'helm-package-'))
+    await mkdir(dest, { recursive: true })
+    await runCommand(this.binary, ['package', chartDir, '--destination', dest])
+    const files = (await readdir(dest)).filter((f) => f.endsWith('.tgz'))
+    if (files.length !== 1) throw new ActionError(`helm package left ${files.length} archives in ${dest}`)
+    return join(dest, files[0])
+  }
+
+  /**
+   * `helm registry login <host> --username … --password-stdin` into the private registry config.
+   * Plain HTTP: Helm 4 takes `--plain-http`; Helm 3's login has no such flag and uses `--insecure`.
+   */
+  async login(host: string, credentials: Credentials, plainHttp: boolean): Promise<void> {
+    const args = ['registry', 'login', host, '--username', credentials.username, '--password-stdin', ...(await this.globalArgs())]
+    if (plainHttp) args.push((await this.majorVersion()) >= 4 ? '--plain-http' : '--insecure')
+    const res = await runCommand(this.binary, args, { stdin: credentials.password, allowFailure: true })
+    if (res.exitCode !== 0) {
+      throw new ActionError(`helm registry login to ${host} as '${credentials.username}' failed: ${res.stderr.trim().split('\n').pop()}. Check registry-username/registry-password (for ghcr.io the token needs packages: write)`)
+    }
+  }
+
+  /**
+   * `helm push <archive> oci://<repo>`; returns the manifest digest helm reports (`Digest: sha256:…`).
+   */
+  async push(archive: string, ociUrl: string, plainHttp: boolean): Promise<string | undefined> {
+    const args = ['push', archive, ociUrl, ...(await this.globalArgs())]
+    if (plainHttp) args.push('--plain-http')
+    const res = await runCommand(this.binary, args)
+    const m = /Digest:\s*(sha256:[a-f0-9]{64})/.exec(res.stdout + res.stderr)
+    return m?.[1]
+  }
+}

@@ -1,0 +1,139 @@
+import * as core from '@actions/core'
+import { isAbsolute, resolve } from 'node:path'
+import { tmpdir } from 'node:os'
+import { InputError } from './errors.js'
+import { parseImageReference, parseOciRepository, ReferenceError, type OciRepository, type RepositoryReference } from './upstream/reference.js'
+import type { Credentials } from './upstream/registry.js'
+import { checkRange, type BumpKind } from './versions.js'
+import { unknownPlaceholders } from './plan.js'
+
+/** The run modes of the `mode` input. */
+export type Mode = 'pipeline' | 'prune' | 'cleanup-all'
+
+/** Every input of action.yml, validated and typed. Built once, at the top of `run()`. */
+export interface Inputs {
+  mode: Mode
+  dryRun: boolean
+  /** The upstream image (required in `pipeline` mode). */
+  image?: RepositoryReference
+  ociRepo: OciRepository
+  /** Chart directory, absolute. */
+  chartDir: string
+  /** The `chart-path` input as given. */
+  chartPath: string
+  includePrereleases: boolean
+  versionRange: string
+  bump: BumpKind
+  tagFormat: string
+  commitMessage: string
+  /** Branch to commit to; undefined → the workflow's branch. */
+  branch?: string
+  plainHttp: boolean
+  lint: boolean
+  /** Chart registry credentials; undefined when no password is set. */
+  registryCredentials?: Credentials
+  githubToken: string
+  githubApiUrl: string
+  maxAgeDays: number
+  confirm: string
+  /** `GITHUB_WORKSPACE`, or the current directory. */
+  workspace: string
+  /** `RUNNER_TEMP`, or the OS temp directory. */
+  tempDir: string
+}
+
+function input(name: string): string {
+  return core.getInput(name).trim()
+}
+
+function bool(name: string): boolean {
+  const raw = input(name)
+  if (raw === '') return false
+  if (/^(true|True|TRUE)$/.test(raw)) return true
+  if (/^(false|False|FALSE)$/.test(raw)) return false
+  throw new InputError(name, `'${raw}' is not a boolean (use true or false)`)
+}
+
+function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+  const raw = input(name) || fallback
+  if (!(allowed as readonly string[]).includes(raw)) throw new InputError(name, `'${raw}' is not one of ${allowed.join(', ')}`)
+  return raw as T
+}
+
+function template(name: string, fallback: string): string {
+  const raw = core.getInput(name) || fallback
+  const unknown = unknownPlaceholders(raw)
+  if (unknown.length) throw new InputError(name, `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `{${p}}`).join(', ')}; use {version}, {app-version} or {name}`)
+  return raw
+}
+
+/**
+ * Reads the `INPUT_*` environment into {@link Inputs}, masking every secret first.
+ *
+ * @throws InputError naming the input for any value that cannot be used.
+ */
+export function readInputs(): Inputs {
+  const registryPassword = core.getInput('registry-password')
+  const githubToken = core.getInput('github-token')
+  if (registryPassword) core.setSecret(registryPassword)
+  if (githubToken) core.setSecret(githubToken)
+
+  const mode = oneOf<Mode>('mode', ['pipeline', 'prune', 'cleanup-all'], 'pipeline')
+  const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
+
+  let image: RepositoryReference | undefined
+  const rawImage = input('image')
+  if (mode === 'pipeline' && !rawImage) throw new InputError('image', 'required in mode pipeline (e.g. rocicorp/zero)')
+  if (rawImage) {
+    try {
+      image = parseImageReference(rawImage)
+    } catch (error) {
+      if (error instanceof ReferenceError) throw new InputError('image', error.message)
+      throw error
+    }
+  }
+
+  const rawRepo = input('oci-repo')
+  if (!rawRepo) throw new InputError('oci-repo', 'required (e.g. oci://ghcr.io/OWNER/REPO)')
+  let ociRepo: OciRepository
+  try {
+    ociRepo = parseOciRepository(rawRepo)
+  } catch (error) {
+    if (error instanceof ReferenceError) throw new InputError('oci-repo', error.message)
+    throw error
+  }
+
+  const chartPath = input('chart-path') || 'charts/zero-cache'
+  const versionRange = input('version-range') || '*'
+  const rangeError = checkRange(versionRange)
+  if (rangeError) throw new InputError('version-range', rangeError)
+
+  const rawAge = input('max-age-days') || '7'
+  const maxAgeDays = Number(rawAge)
+  if (!Number.isFinite(maxAgeDays) || maxAgeDays < 0) throw new InputError('max-age-days', `'${rawAge}' is not a non-negative number of days`)
+
+  const username = input('registry-username')
+  return {
+    mode,
+    dryRun: bool('dry-run'),
+    image,
+    ociRepo,
+    chartPath,
+    chartDir: isAbsolute(chartPath) ? chartPath : resolve(workspace, chartPath),
+    includePrereleases: bool('include-prereleases'),
+    versionRange,
+    bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
+    tagFormat: template('tag-format', 'v{version}'),
+    commitMessage: template('commit-message', 'chore(chart): update appVersion to {app-version}'),
+    branch: input('branch') || undefined,
+    plainHttp: bool('plain-http'),
+    lint: input('lint') === '' ? true : bool('lint'),
+    registryCredentials: registryPassword ? { username: username || 'oauth2', password: registryPassword } : undefined,
+    githubToken,
+    githubApiUrl: (input('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
+    maxAgeDays,
+    confirm: input('confirm'),
+    workspace,
+    tempDir: process.env.RUNNER_TEMP || tmpdir(),
+  }
+}

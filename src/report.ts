@@ -1,0 +1,144 @@
+import * as core from '@actions/core'
+import { describeStep, type Step } from './plan.js'
+
+/**
+ * Everything a run reports, collected as the run goes and written once at the end: step outputs
+ * (action.yml `outputs`) and the job summary (`GITHUB_STEP_SUMMARY`).
+ */
+export interface RunReport {
+  mode: string
+  dryRun: boolean
+  image?: string
+  upstream?: { selected?: string; total: number; semver: number; allowed: number; policy: string }
+  chartName?: string
+  previousAppVersion?: string
+  previousChartVersion?: string
+  appVersion?: string
+  chartVersion?: string
+  tag?: string
+  chartRef?: string
+  chartDigest?: string
+  updated: boolean
+  pushed: boolean
+  /** Steps planned (dry run) or done. */
+  steps: Step[]
+  /** Lines about what was already in place. */
+  facts: string[]
+  warnings: string[]
+  prune?: PruneReport
+  commit?: string
+}
+
+/** Counts the prune stage reports (see src/github/prune.ts). */
+export interface PruneReport {
+  package: string
+  skipped?: string
+  deleted: number
+  taggedKept: number
+  youngKept: number
+  protectedKept: number
+  leftForLater: number
+  oldestDeleted?: string
+  newestDeleted?: string
+  stoppedReason?: string
+}
+
+/** A fresh report for a run. */
+export function newReport(mode: string, dryRun: boolean): RunReport {
+  return { mode, dryRun, updated: false, pushed: false, steps: [], facts: [], warnings: [] }
+}
+
+/** Sets every output of action.yml from the report (empty string when unknown). */
+export function writeOutputs(report: RunReport): void {
+  core.setOutput('updated', String(report.updated))
+  core.setOutput('previous-app-version', report.previousAppVersion ?? '')
+  core.setOutput('app-version', report.appVersion ?? '')
+  core.setOutput('chart-version', report.chartVersion ?? '')
+  core.setOutput('tag', report.tag ?? '')
+  core.setOutput('chart-ref', report.chartRef ?? '')
+  core.setOutput('chart-digest', report.chartDigest ?? '')
+  core.setOutput('pushed', String(report.pushed))
+  core.setOutput('pruned', String(report.prune?.deleted ?? 0))
+}
+
+/** Writes the job summary. Safe to call when `GITHUB_STEP_SUMMARY` is unset (then it does nothing). */
+export async function writeSummary(report: RunReport, error?: string): Promise<void> {
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const s = core.summary
+  const title = `Helm chart sync${report.chartName ? `: ${report.chartName}` : ''}${report.dryRun ? ' (dry run)' : ''}`
+  s.addHeading(title, 2)
+  if (error) s.addRaw(`**Failed:** ${escape(error.split('\n')[0])}`, true)
+  const rows: [string, string][] = []
+  if (report.image) rows.push(['Upstream image', code(report.image)])
+  if (report.upstream) {
+    const u = report.upstream
+    rows.push(['Newest allowed upstream version', u.selected ? code(u.selected) : '—'])
+    rows.push(['Tags seen', `${u.total} (${u.semver} semver, ${u.allowed} allowed by ${escape(u.policy)})`])
+  }
+  if (report.previousAppVersion !== undefined) {
+    rows.push([
+      'appVersion',
+      report.appVersion && report.appVersion !== report.previousAppVersion ? `${code(report.previousAppVersion)} → ${code(report.appVersion)}` : code(report.previousAppVersion),
+    ])
+  }
+  if (report.previousChartVersion !== undefined) {
+    rows.push([
+      'Chart version',
+      report.chartVersion && report.chartVersion !== report.previousChartVersion ? `${code(report.previousChartVersion)} → ${code(report.chartVersion)}` : code(report.previousChartVersion),
+    ])
+  }
+  if (report.tag) rows.push(['Tag', code(report.tag)])
+  if (report.commit) rows.push(['Commit', code(report.commit.slice(0, 12))])
+  if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
+  if (report.chartDigest) rows.push(['Digest', code(report.chartDigest)])
+  if (report.chartRef) rows.push(['Pushed by this run', report.pushed ? 'yes' : 'no'])
+  if (rows.length) {
+    s.addTable([
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true },
+      ],
+      ...rows.map(([k, v]) => [k, v]),
+    ])
+  }
+  if (report.steps.length || report.mode === 'pipeline') {
+    s.addHeading(report.dryRun ? 'Plan (nothing was written)' : 'Done by this run', 3)
+    s.addList(report.steps.length ? report.steps.map((step) => escape(describeStep(step))) : ['nothing: everything was already up to date'])
+  }
+  if (report.facts.length) {
+    s.addHeading('Already in place', 3)
+    s.addList(report.facts.map(escape))
+  }
+  if (report.prune) {
+    const p = report.prune
+    s.addHeading(`Prune: ${escape(p.package)}`, 3)
+    if (p.skipped) s.addRaw(escape(p.skipped), true)
+    else {
+      s.addTable([
+        [
+          { data: report.dryRun ? 'Would delete' : 'Deleted', header: true },
+          { data: 'Tagged kept', header: true },
+          { data: 'Young kept', header: true },
+          { data: 'Protected kept', header: true },
+          { data: 'Left for a later run', header: true },
+        ],
+        [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
+      ])
+      if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
+      if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
+    }
+  }
+  if (report.warnings.length) {
+    s.addHeading('Warnings', 3)
+    s.addList(report.warnings.map(escape))
+  }
+  await s.write()
+}
+
+function code(text: string): string {
+  return `<code>${escape(text)}</code>`
+}
+
+function escape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')
+}

@@ -1,0 +1,303 @@
+import { Agent, RetryAgent, fetch, type Dispatcher } from 'undici'
+import * as core from '@actions/core'
+import { RegistryError } from '../errors.js'
+import { formatReference, type RepositoryReference } from './reference.js'
+
+/**
+ * A small client for the OCI Distribution API (OCI distribution-spec v1.1, "Content discovery" and
+ * "Pulling manifests"), with the token authentication flow of the Docker Registry v2 spec
+ * ("Token Authentication Specification"): a 401 carries `WWW-Authenticate: Bearer realm=…,service=…,scope=…`;
+ * the client fetches a token from the realm (with Basic credentials when it has them) and retries.
+ *
+ * Transport: undici with a RetryAgent, so 429 and 5xx answers to idempotent requests are retried
+ * with exponential backoff and `Retry-After` honoured.
+ */
+
+/** Registry credentials (for ghcr.io: a user name and a GitHub token). */
+export interface Credentials {
+  username: string
+  password: string
+}
+
+/** Options for {@link RegistryClient}. */
+export interface RegistryClientOptions {
+  /** Talk HTTP instead of HTTPS (local registries only). */
+  plainHttp?: boolean
+  /** Credentials for the token realm (Bearer) or the registry itself (Basic). */
+  credentials?: Credentials
+  /** Retries for 429/5xx and network errors (default 4). */
+  maxRetries?: number
+  /** First retry delay in ms (default 500; doubles each time, capped at 30 s). */
+  minRetryDelayMs?: number
+}
+
+/** A manifest's identity, from a HEAD on `/v2/<name>/manifests/<reference>`. */
+export interface ManifestDescriptor {
+  /** `sha256:…` from the `Docker-Content-Digest` header. */
+  digest?: string
+  /** The `Content-Type` the registry reports. */
+  mediaType?: string
+}
+
+/** Number of HTTP requests sent per registry host by every client in this process (retries excluded). */
+export const requestCounts = new Map<string, number>()
+
+const MANIFEST_ACCEPT = [
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+].join(', ')
+
+/** Tags per page requested from `tags/list`; Docker Hub defaults to 100 when `n` is absent. */
+export const TAGS_PAGE_SIZE = 1000
+const MAX_PAGES = 1000
+const USER_AGENT = 'zero-cache-chart-action'
+
+let sharedDispatchers = new Map<string, Dispatcher>()
+
+function dispatcherFor(maxRetries: number, minTimeout: number): Dispatcher {
+  const key = `${maxRetries}/${minTimeout}`
+  let dispatcher = sharedDispatchers.get(key)
+  if (!dispatcher) {
+    dispatcher = new RetryAgent(new Agent({ connectTimeout: 15_000, headersTimeout: 60_000, bodyTimeout: 60_000 }), {
+      maxRetries,
+      minTimeout,
+      maxTimeout: 30_000,
+      timeoutFactor: 2,
+      retryAfter: true,
+      methods: ['GET', 'HEAD'],
+      statusCodes: [429, 500, 502, 503, 504],
+    })
+    sharedDispatchers.set(key, dispatcher)
+  }
+  return dispatcher
+}
+
+/** Closes pooled connections so the process can exit promptly. */
+export async function closeRegistryConnections(): Promise<void> {
+  const all = [...sharedDispatchers.values()]
+  sharedDispatchers = new Map()
+  await Promise.all(all.map((d) => d.close().catch(() => undefined)))
+}
+
+/** A parsed `WWW-Authenticate` challenge (RFC 7235 §4.1). */
+export interface Challenge {
+  scheme: string
+  params: Record<string, string>
+}
+
+/** Parses a `WWW-Authenticate` header value with one challenge: `Bearer realm="…",service="…"`. */
+export function parseChallenge(header: string): Challenge | undefined {
+  const match = /^\s*([A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]*)\s*(.*)$/s.exec(header)
+  if (!match) return undefined
+  const params: Record<string, string> = {}
+  const re = /([A-Za-z0-9_-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))\s*,?\s*/gy
+  const rest = match[2]
+  re.lastIndex = 0
+  let m: RegExpExecArray | null
+  while (re.lastIndex < rest.length && (m = re.exec(rest))) {
+    params[m[1].toLowerCase()] = m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : m[3]
+  }
+  return { scheme: match[1].toLowerCase(), params }
+}
+
+/** Extracts the `rel="next"` target of an RFC 8288 `Link` header, or undefined. */
+export function nextLink(header: string | null): string | undefined {
+  if (!header) return undefined
+  for (const part of header.split(/,(?=\s*<)/)) {
+    const m = /^\s*<([^>]*)>\s*(.*)$/s.exec(part)
+    if (m && /(?:^|;)\s*rel\s*=\s*"?(?:[^";]*\s)?next(?:\s[^";]*)?"?\s*(?:;|$)/i.test(m[2])) return m[1]
+  }
+  return undefined
+}
+
+/**
+ * Reads one repository of an OCI registry. One instance per repository; it caches the bearer
+ * token it obtained, so a run pays the challenge round trip once.
+ */
+export class RegistryClient {
+  private authorization?: string
+  private readonly base: string
+  private readonly dispatcher: Dispatcher
+
+  constructor(
+    readonly ref: RepositoryReference,
+    private readonly options: RegistryClientOptions = {},
+  ) {
+    this.base = `${options.plainHttp ? 'http' : 'https'}://${ref.apiHost}`
+    this.dispatcher = dispatcherFor(options.maxRetries ?? 4, options.minRetryDelayMs ?? 500)
+  }
+
+  private get name(): string {
+    return formatReference(this.ref)
+  }
+
+  /**
+   * Lists every tag of the repository: `GET /v2/<name>/tags/list?n=1000`, following `Link: <…>; rel="next"`
+   * (distribution-spec "Listing Tags"). Registries that reject `n` (400) are asked again without it.
+   *
+   * @returns the tags in the registry's order.
+   * @throws RegistryError naming the repository for 401/403/404 and for 429/5xx that outlive the retries.
+   */
+  async listTags(): Promise<string[]> {
+    const tags: string[] = []
+    const seen = new Set<string>()
+    let url = `${this.base}/v2/${this.ref.repository}/tags/list?n=${TAGS_PAGE_SIZE}`
+    let triedWithoutN = false
+    for (let page = 0; page < MAX_PAGES; page++) {
+      if (seen.has(url)) break
+      seen.add(url)
+      const res = await this.request('GET', url, { Accept: 'application/json' })
+      if (res.status === 400 && page === 0 && !triedWithoutN) {
+        await res.body?.cancel()
+        triedWithoutN = true
+        seen.clear()
+        url = `${this.base}/v2/${this.ref.repository}/tags/list`
+        page--
+        continue
+      }
+      if (res.status !== 200) throw await this.statusError(res, 'list the tags of')
+      const body = (await res.json()) as { tags?: unknown }
+      if (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags)) {
+        throw new RegistryError(`${this.name}: tags/list answered without a 'tags' array`)
+      }
+      for (const tag of (body.tags as unknown[] | null | undefined) ?? []) if (typeof tag === 'string') tags.push(tag)
+      const next = nextLink(res.headers.get('link'))
+      if (!next) return tags
+      url = new URL(next, url).toString()
+      if (new URL(url).host !== new URL(this.base).host) {
+        throw new RegistryError(`${this.name}: tags/list pointed to another host (${new URL(url).host}); refusing to follow`)
+      }
+    }
+    return tags
+  }
+
+  /**
+   * Asks whether a manifest exists: `HEAD /v2/<name>/manifests/<reference>` (distribution-spec
+   * "Checking if content exists in the registry").
+   *
+   * @param reference a tag or a digest.
+   * @returns the digest and media type, or undefined for 404.
+   * @throws RegistryError for 401/403 and for errors that outlive the retries.
+   */
+  async headManifest(reference: string): Promise<ManifestDescriptor | undefined> {
+    const res = await this.request('HEAD', `${this.base}/v2/${this.ref.repository}/manifests/${reference}`, {
+      Accept: MANIFEST_ACCEPT,
+    })
+    if (res.status === 404) return undefined
+    if (res.status !== 200) throw await this.statusError(res, `look up '${reference}' in`)
+    return {
+      digest: res.headers.get('docker-content-digest') ?? undefined,
+      mediaType: res.headers.get('content-type') ?? undefined,
+    }
+  }
+
+  private async request(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>) {
+    let res = await this.send(method, url, headers)
+    if (res.status === 401) {
+      const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '')
+      await res.body?.cancel()
+      if (challenge && (await this.authenticate(challenge))) res = await this.send(method, url, headers)
+    }
+    return res
+  }
+
+  private async send(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>) {
+    const host = new URL(url).host
+    requestCounts.set(host, (requestCounts.get(host) ?? 0) + 1)
+    try {
+      return await fetch(url, {
+        method,
+        headers: {
+          'User-Agent': USER_AGENT,
+          ...headers,
+          ...(this.authorization ? { Authorization: this.authorization } : {}),
+        },
+        dispatcher: this.dispatcher,
+        redirect: 'follow',
+      })
+    } catch (error) {
+      throw this.transportError(error, url)
+    }
+  }
+
+  /** Obtains credentials for a challenge; false when there is nothing more to try. */
+  private async authenticate(challenge: Challenge): Promise<boolean> {
+    const creds = this.options.credentials
+    if (challenge.scheme === 'basic') {
+      if (!creds || this.authorization?.startsWith('Basic ')) return false
+      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+      return true
+    }
+    if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false
+    if (this.authorization?.startsWith('Bearer ') && !challenge.params.error) return false
+    const realm = new URL(challenge.params.realm)
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.plainHttp)) {
+      throw new RegistryError(`${this.name}: the token realm ${realm.origin} is not HTTPS; refusing to send credentials (set plain-http only for local registries)`)
+    }
+    if (challenge.params.service) realm.searchParams.set('service', challenge.params.service)
+    realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`)
+    const headers: Record<string, string> = { Accept: 'application/json' }
+    if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+    const previous = this.authorization
+    this.authorization = undefined
+    const res = await this.send('GET', realm.toString(), headers).finally(() => {
+      this.authorization = previous
+    })
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel()
+      throw new RegistryError(
+        `${this.name}: the token service ${realm.host} refused ${creds ? `the credentials of '${creds.username}'` : 'an anonymous token'} (HTTP ${res.status})` +
+          (creds ? '; check registry-username/registry-password' : '; the repository may be private: set credentials'),
+        res.status,
+      )
+    }
+    if (res.status !== 200) throw await this.statusError(res, 'get a token for')
+    const body = (await res.json()) as { token?: string; access_token?: string }
+    const token = body.token ?? body.access_token
+    if (!token) throw new RegistryError(`${this.name}: the token service ${realm.host} answered without a token`)
+    core.setSecret(token)
+    this.authorization = `Bearer ${token}`
+    return true
+  }
+
+  private async statusError(res: Awaited<ReturnType<typeof fetch>>, action: string): Promise<RegistryError> {
+    let detail = ''
+    try {
+      const text = await res.text()
+      const parsed = JSON.parse(text) as { errors?: { code?: string; message?: string }[] }
+      detail = (parsed.errors ?? []).map((e) => [e.code, e.message].filter(Boolean).join(': ')).join('; ')
+    } catch {
+      // not JSON (or HEAD without body): the status says enough
+    }
+    const suffix = detail ? ` (${detail})` : ''
+    const what = `could not ${action} ${this.name}: HTTP ${res.status}${suffix}`
+    switch (res.status) {
+      case 401:
+        return new RegistryError(`${what}. The repository may not exist, or it is private and needs credentials that can read it`, 401)
+      case 403:
+        return new RegistryError(`${what}. The credentials lack permission for this repository`, 403)
+      case 404:
+        return new RegistryError(`${what}. No such repository: check the name (Docker Hub images without a namespace are 'library/<name>')`, 404)
+      case 429:
+        return new RegistryError(`${what}. The registry is rate limiting this runner; the next run will try again`, 429)
+      default:
+        return new RegistryError(res.status >= 500 ? `${what}. The registry failed; the next run will try again` : what, res.status)
+    }
+  }
+
+  private transportError(error: unknown, url: string): RegistryError {
+    const cause = (error as { cause?: { statusCode?: number; code?: string; message?: string } }).cause
+    const host = new URL(url).host
+    if (cause?.statusCode) {
+      return new RegistryError(
+        `${this.name}: ${host} kept answering HTTP ${cause.statusCode} after retries; the next run will try again`,
+        cause.statusCode,
+      )
+    }
+    const reason = cause?.code ?? cause?.message ?? (error as Error).message
+    const hint = !this.options.plainHttp && /ECONNRESET|EPROTO|ERR_SSL/.test(String(reason)) ? ' (is it a plain-HTTP registry? then set plain-http: true)' : ''
+    return new RegistryError(`${this.name}: cannot reach ${host}: ${reason}${hint}`)
+  }
+}

@@ -1,0 +1,115 @@
+import semver from 'semver'
+
+/**
+ * Version selection and the chart version bump policy. Pure functions: no I/O.
+ */
+
+/** A tag that parsed as a strict semantic version (optionally with a leading `v`). */
+export interface VersionTag {
+  /** The tag as the registry lists it, e.g. `0.25.1`, `v1.2.3`. This is what `appVersion` is set to. */
+  tag: string
+  /** The parsed version. */
+  version: semver.SemVer
+}
+
+const STRICT = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/
+
+/**
+ * Parses a tag as a strict semantic version (SemVer 2.0.0 §2, §9; a leading `v` allowed).
+ * Build metadata is rejected because OCI tags cannot carry `+`. Returns undefined for
+ * `latest`, `canary`, `sha-abc123`, `1.10`, `2025-11-01`, `01.2.3`, and other non-semver tags.
+ */
+export function parseVersionTag(tag: string): VersionTag | undefined {
+  if (!STRICT.test(tag)) return undefined
+  const version = semver.parse(tag.startsWith('v') ? tag.slice(1) : tag)
+  return version ? { tag, version } : undefined
+}
+
+/** The policy that decides which upstream versions are candidates. */
+export interface SelectionPolicy {
+  /** Consider prerelease versions such as `1.10.0-canary.3`. */
+  includePrereleases: boolean
+  /** A semver range candidates must satisfy (`*` for any). */
+  range: string
+}
+
+/** What {@link selectVersion} found, for the log and the job summary. */
+export interface Selection {
+  /** The highest allowed version, or undefined when none is allowed. */
+  selected?: VersionTag
+  /** How many tags were listed. */
+  total: number
+  /** How many of them are strict semver. */
+  semver: number
+  /** How many passed the policy. */
+  allowed: number
+}
+
+/**
+ * Picks the highest version among `tags` that the policy allows (SemVer 2.0.0 §11 precedence).
+ * When two tags denote the same version (`1.2.3` and `v1.2.3`), the one without `v` wins, so the
+ * choice does not depend on listing order.
+ */
+export function selectVersion(tags: readonly string[], policy: SelectionPolicy): Selection {
+  let selected: VersionTag | undefined
+  let semverCount = 0
+  let allowed = 0
+  for (const tag of tags) {
+    const parsed = parseVersionTag(tag)
+    if (!parsed) continue
+    semverCount++
+    if (!isAllowed(parsed.version, policy)) continue
+    allowed++
+    if (!selected) {
+      selected = parsed
+      continue
+    }
+    const order = semver.compare(parsed.version, selected.version)
+    if (order > 0 || (order === 0 && selected.tag.startsWith('v') && !parsed.tag.startsWith('v'))) selected = parsed
+  }
+  return { selected, total: tags.length, semver: semverCount, allowed }
+}
+
+function isAllowed(version: semver.SemVer, policy: SelectionPolicy): boolean {
+  if (version.prerelease.length > 0 && !policy.includePrereleases) return false
+  return semver.satisfies(version, policy.range, { includePrerelease: policy.includePrereleases })
+}
+
+/** Validates a `version-range` value; returns an error message or undefined. */
+export function checkRange(range: string): string | undefined {
+  return semver.validRange(range) === null ? `'${range}' is not a valid semver range (e.g. '>=1 <2', '^0.25', '*')` : undefined
+}
+
+/** How the chart `version` moves: the `bump` input. */
+export type BumpKind = 'auto' | 'patch' | 'minor' | 'major'
+
+/**
+ * True when an upstream change from `from` to `to` is breaking by SemVer's rules: the major
+ * version changes, or, below 1.0.0, the minor version changes (SemVer 2.0.0 §4: "anything MAY
+ * change at any time" in 0.y.z; by convention 0.y is the breaking position).
+ */
+export function isBreaking(from: semver.SemVer, to: semver.SemVer): boolean {
+  if (from.major !== to.major) return true
+  return from.major === 0 && from.minor !== to.minor
+}
+
+/**
+ * The release type for the chart `version` under `bump`: `auto` gives `major` for a breaking
+ * upstream change ({@link isBreaking}) and `patch` otherwise.
+ */
+export function releaseType(bump: BumpKind, from: semver.SemVer, to: semver.SemVer): 'patch' | 'minor' | 'major' {
+  if (bump !== 'auto') return bump
+  return isBreaking(from, to) ? 'major' : 'patch'
+}
+
+/**
+ * The next chart version: `semver.inc(version, type)`. A prerelease chart version is released
+ * (`1.3.0-rc.1` + patch → `1.3.0`), as semver defines. Build metadata is dropped.
+ *
+ * @throws Error when `version` is not semver (callers validate Chart.yaml first).
+ */
+export function bumpVersion(version: string, type: 'patch' | 'minor' | 'major'): string {
+  const next = semver.inc(version, type)
+  if (!next) throw new Error(`cannot bump '${version}': not a semantic version`)
+  return next
+}
