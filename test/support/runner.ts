@@ -1,0 +1,130 @@
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { parse } from 'yaml'
+import { gitEnv } from './git.js'
+
+/** The bundled action, run as GitHub runs it. */
+export const DIST = resolve(new URL('../../dist/index.js', import.meta.url).pathname)
+export const ROOT = resolve(new URL('../..', import.meta.url).pathname)
+export const HELM4_DIR = join(ROOT, '.tools/helm4')
+export const HELM3_DIR = join(ROOT, '.tools/helm3')
+
+interface ActionYaml {
+  inputs: Record<string, { default?: string }>
+  outputs: Record<string, unknown>
+}
+
+/** action.yml, parsed. */
+export const actionYaml = parse(readFileSync(join(ROOT, 'action.yml'), 'utf8')) as ActionYaml
+
+/** What a run of the action left behind. */
+export interface ActionRun {
+  exitCode: number
+  stdout: string
+  stderr: string
+  /** Step outputs, parsed from the GITHUB_OUTPUT file. */
+  outputs: Record<string, string>
+  /** The job summary (GITHUB_STEP_SUMMARY). */
+  summary: string
+  /** stdout + stderr, for assertions and failure messages. */
+  log: string
+}
+
+/** GitHub's context values used by action.yml defaults (`${{ github.* }}`). */
+export interface RunContext {
+  actor?: string
+  token?: string
+  apiUrl?: string
+}
+
+/**
+ * Runs `node dist/index.js` the way a runner does: every input of action.yml set as `INPUT_<NAME>`
+ * (the default, with `${{ github.* }}` expressions evaluated from `context`, unless `inputs`
+ * overrides it), and `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`, `GITHUB_WORKSPACE`, `RUNNER_TEMP`,
+ * `GITHUB_REF` set. `helmDir` goes first on PATH.
+ */
+export async function runAction(options: {
+  workspace: string
+  inputs: Record<string, string>
+  helmDir?: string
+  home: string
+  context?: RunContext
+  env?: Record<string, string>
+}): Promise<ActionRun> {
+  const tmp = mkdtempSync(join(tmpdir(), 'zcc-runner-'))
+  const outputFile = join(tmp, 'output')
+  const summaryFile = join(tmp, 'summary.md')
+  writeFileSync(outputFile, '')
+  writeFileSync(summaryFile, '')
+  const ctx = { actor: 'ci-user', token: 'ghs_test-token-not-real', apiUrl: 'http://127.0.0.1:9/api', ...options.context }
+  const env: NodeJS.ProcessEnv = {
+    ...gitEnv(options.home),
+    PATH: `${options.helmDir ?? HELM4_DIR}:${process.env.PATH}`,
+    GITHUB_ACTIONS: 'true',
+    CI: 'true',
+    GITHUB_OUTPUT: outputFile,
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_WORKSPACE: options.workspace,
+    RUNNER_TEMP: join(tmp, 'runner-temp'),
+    GITHUB_REF: 'refs/heads/main',
+    GITHUB_REF_NAME: 'main',
+    GITHUB_REPOSITORY: 'acme/zero-cache-chart',
+    GITHUB_ACTOR: ctx.actor,
+    GITHUB_API_URL: ctx.apiUrl,
+    ...options.env,
+  }
+  for (const key of Object.keys(env)) if (key.startsWith('INPUT_')) delete env[key]
+  for (const [name, spec] of Object.entries(actionYaml.inputs)) {
+    const value = options.inputs[name] ?? evaluate(spec.default ?? '', ctx)
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+  for (const name of Object.keys(options.inputs)) {
+    if (!(name in actionYaml.inputs)) throw new Error(`test passes input '${name}', which action.yml does not declare`)
+  }
+  mkdirSync(env.RUNNER_TEMP!, { recursive: true })
+  const child = spawn(process.execPath, [DIST], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d) => (stdout += d))
+  child.stderr.on('data', (d) => (stderr += d))
+  const exitCode: number = await new Promise((r) => child.on('close', (code) => r(code ?? -1)))
+  return {
+    exitCode,
+    stdout,
+    stderr,
+    outputs: parseOutputs(readFileSync(outputFile, 'utf8')),
+    summary: readFileSync(summaryFile, 'utf8'),
+    log: `${stdout}\n${stderr}`,
+  }
+}
+
+
+function evaluate(value: string, ctx: Required<RunContext>): string {
+  return value.replace(/\$\{\{\s*github\.(\w+)\s*\}\}/g, (_, key: string) => {
+    if (key === 'actor') return ctx.actor
+    if (key === 'token') return ctx.token
+    if (key === 'api_url') return ctx.apiUrl
+    throw new Error(`action.yml default uses github.${key}, which the test runner does not provide`)
+  })
+}
+
+/** Parses the GITHUB_OUTPUT file format (`name<<DELIMITER\nvalue\nDELIMITER`). */
+export function parseOutputs(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  const lines = text.split('\n')
+  for (let i = 0; i < lines.length; i++) {
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i])
+    if (heredoc) {
+      const [, name, delim] = heredoc
+      const value: string[] = []
+      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i])
+      out[name] = value.join('\n')
+    } else if (lines[i].includes('=')) {
+      const at = lines[i].indexOf('=')
+      out[lines[i].slice(0, at)] = lines[i].slice(at + 1)
+    }
+  }
+  return out
+}
