@@ -72,7 +72,7 @@ export function createRemote(chart: { version: string; appVersion: string; chart
     git,
     checkout(options = {}) {
       const ws = join(root, `workspace-${++n}`)
-      git(['clone', '--quiet', '--no-tags', `--depth=${options.depth ?? 1}`, '--branch', 'main', url, ws])
+      git(['clone', '--quiet', '--no-tags', ...(options.depth === 0 ? [] : [`--depth=${options.depth ?? 1}`]), '--branch', 'main', url, ws])
       return ws
     },
     log() {
