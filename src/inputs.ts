@@ -36,6 +36,8 @@ export interface Inputs {
   githubApiUrl: string
   maxAgeDays: number
   confirm: string
+  /** Whether oci-repo is a GitHub Packages registry: `auto` (ghcr.io, or a GHES container host), `true`, `false`. */
+  githubPackages: 'auto' | 'true' | 'false'
   /** `GITHUB_WORKSPACE`, or the current directory. */
   workspace: string
   /** `RUNNER_TEMP`, or the OS temp directory. */
@@ -133,6 +135,7 @@ export function readInputs(): Inputs {
     githubApiUrl: (input('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
     maxAgeDays,
     confirm: input('confirm'),
+    githubPackages: oneOf<'auto' | 'true' | 'false'>('github-packages', ['auto', 'true', 'false'], 'auto'),
     workspace,
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
   }

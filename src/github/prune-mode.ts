@@ -1,15 +1,195 @@
 import * as core from '@actions/core'
+import { readChart } from '../chart/chart-file.js'
+import { ActionError, RegistryError } from '../errors.js'
 import type { Inputs } from '../inputs.js'
-import type { RunReport } from '../report.js'
+import type { PruneReport, RunReport } from '../report.js'
+import { parseOciRepository } from '../upstream/reference.js'
+import { isIndexMediaType, RegistryClient } from '../upstream/registry.js'
+import { PackagesClient } from './packages.js'
+import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune.js'
 
-/** Prune stage of the pipeline. Placeholder until the GitHub Packages pruning lands (issue 3). */
-export async function runPruneStage(inputs: Inputs, report: RunReport): Promise<void> {
-  void report
-  core.info(`prune: not available yet for ${inputs.ociRepo.url}`)
+/**
+ * Prune and cleanup-all over the GitHub Packages API.
+ *
+ * Budget: versions are listed newest first, so the oldest sit on the last pages. The walk reads page
+ * 1 (for `rel="last"`), then goes from the last page backwards, deleting the oldest first, and stops
+ * at the age cutoff, so a run spends its requests on deletes rather than on listing. Before each
+ * request it checks `x-ratelimit-remaining` against {@link RESERVE}; when the budget runs low it
+ * stops, reports what is left, and succeeds: the next run continues where this one stopped.
+ */
+
+/** Requests kept back from the primary budget for the rest of the workflow. */
+export const RESERVE = 20
+/** DELETEs in flight at once (the write limiter paces their starts). */
+export const DELETE_CONCURRENCY = 4
+const SCAN_CONCURRENCY = 8
+
+/** Which GitHub Packages package an OCI repository and chart map to, or why prune does not apply. */
+export function resolvePackage(inputs: Inputs, chartName: string): { owner: string; name: string } | { skip: string } {
+  const host = inputs.ociRepo.registry
+  const api = new URL(inputs.githubApiUrl)
+  const ghesHost = api.hostname === 'api.github.com' ? undefined : `containers.${api.hostname}`
+  const applies =
+    inputs.githubPackages === 'true' || (inputs.githubPackages === 'auto' && (host === 'ghcr.io' || (ghesHost !== undefined && host === ghesHost)))
+  if (!applies) {
+    return { skip: `${inputs.ociRepo.url} is not on GitHub's container registry (ghcr.io${ghesHost ? ` or ${ghesHost}` : ''}); prune applies only there` }
+  }
+  return packageName(inputs.ociRepo.repository, chartName)
 }
 
-/** Modes `prune` and `cleanup-all`. */
+/** Pipeline mode's last stage. */
+export async function runPruneStage(inputs: Inputs, report: RunReport): Promise<void> {
+  if (!report.chartName) return
+  await core.group('Prune: untagged package versions', () => prune(inputs, report, report.chartName!, 'prune'))
+}
+
+/** Modes `prune` and `cleanup-all`: the chart name comes from Chart.yaml at chart-path. */
 export async function runPruneMode(inputs: Inputs, report: RunReport): Promise<void> {
-  void report
-  throw new Error(`mode ${inputs.mode} is not available yet`)
+  const chart = await readChart(inputs.chartDir)
+  report.chartName = chart.name
+  const mode = inputs.mode === 'cleanup-all' ? 'cleanup-all' : 'prune'
+  await core.group(mode === 'cleanup-all' ? 'Cleanup: every package version' : 'Prune: untagged package versions', () => prune(inputs, report, chart.name, mode))
+}
+
+async function prune(inputs: Inputs, report: RunReport, chartName: string, mode: 'prune' | 'cleanup-all'): Promise<void> {
+  const target = resolvePackage(inputs, chartName)
+  const counts: PruneReport = { package: '', deleted: 0, taggedKept: 0, youngKept: 0, protectedKept: 0, leftForLater: 0 }
+  report.prune = counts
+  if ('skip' in target) {
+    counts.package = `${inputs.ociRepo.url}/${chartName}`
+    counts.skipped = `prune skipped: ${target.skip}`
+    core.notice(counts.skipped)
+    return
+  }
+  counts.package = `${target.owner}/${target.name}`
+  if (mode === 'cleanup-all' && inputs.confirm !== target.name) {
+    throw new ActionError(
+      `cleanup-all deletes every version of package '${target.name}' (owner '${target.owner}'), tagged or not; ` +
+        `${inputs.confirm ? `confirm '${inputs.confirm}' does not match` : 'confirm is empty'}: set confirm to '${target.name}' to proceed. Nothing was deleted`,
+    )
+  }
+  if (!inputs.githubToken) throw new ActionError('github-token is empty: prune needs a token with packages: write')
+  const client = new PackagesClient({ token: inputs.githubToken, baseUrl: inputs.githubApiUrl, owner: target.owner, packageName: target.name })
+  const policy: PrunePolicy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
+  let scanned = mode === 'cleanup-all'
+  const lowBudget = (inFlight = 0) => client.remaining !== undefined && client.remaining - inFlight <= RESERVE
+  const deletedAt: Date[] = []
+  core.info(`${mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${policy.cutoff.toISOString()}`} of ${client.label}${inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`)
+
+  const first = await client.listPage(1)
+  const seen = new Set<number>()
+  let stopped: string | undefined
+  let pagesLeft = 0
+  walk: for (let page = first.lastPage; page >= 1; page--) {
+    if (lowBudget()) {
+      stopped = 'budget'
+      pagesLeft = page
+      break
+    }
+    const { versions } = page === 1 ? first : await client.listPage(page)
+    const candidates: PackageVersion[] = []
+    let reachedCutoff = false
+    for (const version of [...versions].reverse()) {
+      if (seen.has(version.id)) continue
+      seen.add(version.id)
+      let verdict = classify(version, policy)
+      if (verdict === 'delete' && !scanned) {
+        policy.protectedDigests = await scanDependencies(inputs, chartName)
+        scanned = true
+        verdict = classify(version, policy)
+      }
+      if (verdict === 'tagged') counts.taggedKept++
+      else if (verdict === 'protected') counts.protectedKept++
+      else if (verdict === 'young') {
+        counts.youngKept++
+        reachedCutoff = true
+      } else candidates.push(version)
+    }
+    const done = await deleteAll(candidates)
+    if (done < candidates.length) {
+      counts.leftForLater += candidates.length - done
+      stopped = 'budget'
+      pagesLeft = page - 1
+      break walk
+    }
+    if (reachedCutoff) break
+  }
+
+  async function deleteAll(candidates: PackageVersion[]): Promise<number> {
+    let next = 0
+    let done = 0
+    let inFlight = 0
+    const worker = async () => {
+      while (next < candidates.length) {
+        if (!inputs.dryRun && lowBudget(inFlight)) return
+        const version = candidates[next++]
+        if (!inputs.dryRun) {
+          inFlight++
+          try {
+            await client.deleteVersion(version.id)
+          } finally {
+            inFlight--
+          }
+        }
+        done++
+        counts.deleted++
+        deletedAt.push(version.createdAt)
+      }
+    }
+    await Promise.all(Array.from({ length: inputs.dryRun ? 1 : DELETE_CONCURRENCY }, worker))
+    return done
+  }
+
+  if (deletedAt.length) {
+    const sorted = deletedAt.map((d) => d.getTime()).sort((a, b) => a - b)
+    counts.oldestDeleted = new Date(sorted[0]).toISOString()
+    counts.newestDeleted = new Date(sorted[sorted.length - 1]).toISOString()
+  }
+  const verb = inputs.dryRun ? 'would delete' : 'deleted'
+  core.info(
+    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} that tagged versions depend on; ` +
+      `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
+  )
+  if (stopped) {
+    counts.stoppedReason =
+      `Stopped to stay within the GitHub API budget (x-ratelimit-remaining ${client.remaining}, reserve ${RESERVE}): ` +
+      `${counts.leftForLater} listed candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
+    core.warning(counts.stoppedReason)
+    report.warnings.push(counts.stoppedReason)
+  }
+}
+
+/**
+ * Digests that tagged manifests depend on, read from the registry itself (the Packages API does not
+ * say): children of tagged image indexes, and subjects named by tag-schema referrer tags
+ * (`sha256-<hex>.sig` …). Any registry failure stops prune before it deletes anything.
+ */
+async function scanDependencies(inputs: Inputs, chartName: string): Promise<Set<string>> {
+  const repo = parseOciRepository(`${inputs.ociRepo.url}/${chartName}`)
+  const client = new RegistryClient(repo, { plainHttp: inputs.plainHttp, credentials: inputs.registryCredentials })
+  try {
+    let tags: string[]
+    try {
+      tags = await client.listTags()
+    } catch (error) {
+      if (error instanceof RegistryError && error.status === 404) return new Set()
+      throw error
+    }
+    const protectedDigests = subjectsFromTags(tags)
+    let next = 0
+    const worker = async () => {
+      while (next < tags.length) {
+        const tag = tags[next++]
+        const head = await client.headManifest(tag)
+        if (!isIndexMediaType(head?.mediaType)) continue
+        const index = await client.getManifest(tag)
+        for (const child of index?.manifest.manifests ?? []) protectedDigests.add(child.digest)
+      }
+    }
+    await Promise.all(Array.from({ length: SCAN_CONCURRENCY }, worker))
+    core.info(`dependency scan of ${repo.registry}/${repo.repository}: ${tags.length} tags, ${protectedDigests.size} protected digests`)
+    return protectedDigests
+  } catch (error) {
+    throw new ActionError(`prune stopped before deleting anything: cannot read ${repo.registry}/${repo.repository} to find what tagged versions depend on: ${(error as Error).message}`)
+  }
 }

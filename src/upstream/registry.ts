@@ -39,6 +39,20 @@ export interface ManifestDescriptor {
   mediaType?: string
 }
 
+/** The parts of an OCI image manifest or index that dependency checks read (image-spec v1.1). */
+export interface OciManifest {
+  mediaType?: string
+  /** Index: the child manifests. */
+  manifests?: { digest: string; mediaType?: string }[]
+  /** Referrer: the manifest this one refers to (a signature's or attestation's subject). */
+  subject?: { digest: string }
+}
+
+/** True for an image index or a Docker manifest list. */
+export function isIndexMediaType(mediaType: string | undefined): boolean {
+  return mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json'
+}
+
 /** Number of HTTP requests sent per registry host by every client in this process (retries excluded). */
 export const requestCounts = new Map<string, number>()
 
@@ -191,6 +205,20 @@ export class RegistryClient {
       digest: res.headers.get('docker-content-digest') ?? undefined,
       mediaType: res.headers.get('content-type') ?? undefined,
     }
+  }
+
+  /**
+   * Fetches a manifest: `GET /v2/<name>/manifests/<reference>` (distribution-spec "Pulling manifests").
+   *
+   * @returns the parsed JSON and its media type, or undefined for 404.
+   * @throws RegistryError for other failures.
+   */
+  async getManifest(reference: string): Promise<{ mediaType?: string; manifest: OciManifest } | undefined> {
+    const res = await this.request('GET', `${this.base}/v2/${this.ref.repository}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT })
+    if (res.status === 404) return undefined
+    if (res.status !== 200) throw await this.statusError(res, `read manifest '${reference}' of`)
+    const manifest = (await res.json()) as OciManifest
+    return { mediaType: res.headers.get('content-type') ?? manifest.mediaType, manifest }
   }
 
   private async request(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>) {

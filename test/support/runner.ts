@@ -87,7 +87,10 @@ export async function runAction(options: {
   const child = spawn(process.execPath, [DIST], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d) => (stdout += d))
+  child.stdout.on('data', (d) => {
+    stdout += d
+    if (process.env.ZCC_TEST_STREAM) process.stderr.write(d)
+  })
   child.stderr.on('data', (d) => (stderr += d))
   const exitCode: number = await new Promise((r) => child.on('close', (code) => r(code ?? -1)))
   return {

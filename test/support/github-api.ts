@@ -1,0 +1,305 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createRequire } from 'node:module'
+import { Ajv, type ValidateFunction } from 'ajv'
+import addFormatsModule from 'ajv-formats'
+import { freePort } from './registry.js'
+
+/**
+ * A stateful test double of the GitHub REST API — the only fake in the test suite, because GitHub
+ * cannot be reached from here. It serves the endpoints prune uses:
+ *
+ *   GET    /users/{username}
+ *   GET    /{orgs|users}/{owner}/packages/container/{package_name}/versions   (per_page ≤ 100, page, Link)
+ *   DELETE /{orgs|users}/{owner}/packages/container/{package_name}/versions/{id}
+ *
+ * It keeps versions newest first as GitHub does, paginates with `Link` (`next`, `last`, `prev`,
+ * `first`), answers with `x-ratelimit-*` headers, enforces a primary budget (403 "API rate limit
+ * exceeded", remaining 0) and a secondary limit in points per minute (GET 1, DELETE 5; 403 "You have
+ * exceeded a secondary rate limit" with `retry-after`), can inject transient 5xx, and adds latency.
+ * Time can be scaled (a "minute" of `60_000 / timeScale` ms) so benchmarks run in seconds.
+ *
+ * Every response it sends is validated against GitHub's official OpenAPI description
+ * (`@octokit/openapi`, api.github.com, dereferenced): the status must be declared for the operation
+ * (5xx excepted, which GitHub may send anywhere; they are checked against `basic-error`) and the body
+ * must match the declared schema. Failures are collected in `violations`; tests assert it is empty.
+ */
+
+const require = createRequire(import.meta.url)
+const spec = require('@octokit/openapi/generated/api.github.com.deref.json') as OpenApi
+const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
+
+interface OpenApi {
+  paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>>
+}
+
+/** GitHub's `basic-error` schema, as the spec declares it for the packages endpoints' 403. */
+const BASIC_ERROR = spec.paths['/orgs/{org}/packages/{package_type}/{package_name}/versions'].get.responses['403'].content!['application/json'].schema
+
+const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
+const validators = new Map<string, ValidateFunction>()
+
+/** Validates a response against the OpenAPI operation `method path` (path as templated in the spec). Returns problems. */
+export function validateResponse(method: string, pathTemplate: string, status: number, body: unknown): string[] {
+  const op = spec.paths[pathTemplate]?.[method.toLowerCase()]
+  if (!op) return [`${method} ${pathTemplate} is not in GitHub's OpenAPI description`]
+  let response = op.responses[String(status)]
+  // GitHub may answer any endpoint with a rate-limit 403/429 or a 5xx; those bodies are basic-error.
+  if (!response && (status >= 500 || status === 403 || status === 429)) response = { content: { 'application/json': { schema: BASIC_ERROR } } }
+  if (!response) return [`${op.operationId}: status ${status} is not declared (declared: ${Object.keys(op.responses).join(', ')})`]
+  const schema = response.content?.['application/json']?.schema
+  if (!schema) return body === undefined ? [] : [`${op.operationId} ${status}: declares no body, but one was sent`]
+  const key = `${method} ${pathTemplate} ${status}`
+  let validate = validators.get(key)
+  if (!validate) {
+    validate = ajv.compile(schema)
+    validators.set(key, validate)
+  }
+  if (validate(body)) return []
+  return (validate.errors ?? []).slice(0, 5).map((e) => `${op.operationId} ${status}: ${e.instancePath || '(root)'} ${e.message}`)
+}
+
+/** A package version as the double stores it. */
+export interface StoredVersion {
+  id: number
+  digest: string
+  createdAt: Date
+  tags: string[]
+}
+
+export interface ApiDoubleOptions {
+  /** Primary budget per "hour" (`x-ratelimit-limit`); reset with `resetBudget()`. Default 5000. */
+  primaryLimit?: number
+  /** Secondary limit, points per minute (GitHub: 900 for REST). Default 900. */
+  secondaryPointsPerMinute?: number
+  /** Divides time: a minute lasts 60_000 / timeScale ms, and `retry-after` is given in scaled seconds. */
+  timeScale?: number
+  /** Added to every response, ms. */
+  latencyMs?: number
+  /** Return 502 for request numbers n where failEvery divides n. */
+  failEvery?: number
+}
+
+export class GitHubApiDouble {
+  readonly owners = new Map<string, 'User' | 'Organization'>()
+  private readonly packages = new Map<string, StoredVersion[]>()
+  readonly violations: string[] = []
+  /** Every request: method, path, status. */
+  readonly log: { method: string; path: string; status: number }[] = []
+  private remaining: number
+  private readonly points: { at: number; cost: number }[] = []
+  private server?: Server
+  private nextId = 1_000_000
+  url = ''
+
+  constructor(private readonly options: ApiDoubleOptions = {}) {
+    this.remaining = options.primaryLimit ?? 5000
+  }
+
+  get primaryLimit(): number {
+    return this.options.primaryLimit ?? 5000
+  }
+
+  /** A new hour: the primary budget is full again. */
+  resetBudget(): void {
+    this.remaining = this.primaryLimit
+  }
+
+  /** Counts by outcome. */
+  counts() {
+    const deletes = this.log.filter((r) => r.method === 'DELETE' && r.status === 204).length
+    const rateLimited = this.log.filter((r) => r.status === 403 || r.status === 429).length
+    const serverErrors = this.log.filter((r) => r.status >= 500).length
+    return { requests: this.log.length, deletes, rateLimited, serverErrors }
+  }
+
+  /** Adds a package with versions; `versions` in any order (stored newest first). */
+  addPackage(owner: string, type: 'User' | 'Organization', name: string, versions: Omit<StoredVersion, 'id'>[]): void {
+    this.owners.set(owner, type)
+    const stored = versions.map((v) => ({ ...v, id: this.nextId++ }))
+    stored.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
+    this.packages.set(`${owner}/${name}`, stored)
+  }
+
+  /** The versions left in a package, newest first. */
+  versions(owner: string, name: string): StoredVersion[] {
+    return [...(this.packages.get(`${owner}/${name}`) ?? [])]
+  }
+
+  async start(): Promise<this> {
+    const port = await freePort()
+    this.url = `http://127.0.0.1:${port}`
+    this.server = createServer((req, res) => {
+      this.handle(req, res).catch((error: Error) => {
+        this.violations.push(`the double failed on ${req.method} ${req.url}: ${error.stack}`)
+        if (!res.headersSent) res.writeHead(500)
+        res.end()
+      })
+    })
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', r))
+    return this
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()))
+  }
+
+  private send(req: IncomingMessage, res: ServerResponse, template: string, status: number, body: unknown, headers: Record<string, string> = {}) {
+    const path = (req.url ?? '').split('?')[0]
+    this.log.push({ method: req.method ?? '', path, status })
+    for (const problem of validateResponse(req.method ?? 'GET', template, status, body)) this.violations.push(`${req.method} ${req.url}: ${problem}`)
+    const reset = Math.floor(Date.now() / 1000) + 3600
+    res.writeHead(status, {
+      'x-ratelimit-limit': String(this.primaryLimit),
+      'x-ratelimit-remaining': String(Math.max(this.remaining, 0)),
+      'x-ratelimit-reset': String(reset),
+      'x-ratelimit-used': String(this.primaryLimit - Math.max(this.remaining, 0)),
+      'x-ratelimit-resource': 'core',
+      'x-github-api-version-selected': '2022-11-28',
+      ...(body === undefined ? {} : { 'content-type': 'application/json; charset=utf-8' }),
+      ...headers,
+    })
+    res.end(body === undefined ? undefined : JSON.stringify(body))
+  }
+
+  private versionJson(owner: string, ownerKind: string, name: string, v: StoredVersion) {
+    const enc = encodeURIComponent(name)
+    return {
+      id: v.id,
+      name: v.digest,
+      url: `https://api.github.com/${ownerKind}/${owner}/packages/container/${enc}/versions/${v.id}`,
+      package_html_url: `https://github.com/${ownerKind}/${owner}/packages/container/package/${enc}`,
+      html_url: `https://github.com/${ownerKind}/${owner}/packages/container/${enc}/${v.id}`,
+      created_at: v.createdAt.toISOString(),
+      updated_at: v.createdAt.toISOString(),
+      metadata: { package_type: 'container', container: { tags: v.tags } },
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    for await (const _ of req) void _
+    if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs))
+    const url = new URL(req.url ?? '/', this.url)
+    const method = req.method ?? 'GET'
+    const user = /^\/users\/([^/]+)$/.exec(url.pathname)
+    const list = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions$/.exec(url.pathname)
+    const del = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions\/(\d+)$/.exec(url.pathname)
+    const template = user
+      ? '/users/{username}'
+      : list
+        ? `/${list[1]}/{${list[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions`
+        : del
+          ? `/${del[1]}/{${del[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions/{package_version_id}`
+          : ''
+    if (!template || (user && method !== 'GET') || (list && method !== 'GET') || (del && method !== 'DELETE')) {
+      this.log.push({ method, path: url.pathname, status: 404 })
+      this.violations.push(`${method} ${url.pathname}: not an endpoint the double serves`)
+      res.writeHead(404).end()
+      return
+    }
+    const authorized = /^(token|bearer) \S+/i.test(req.headers.authorization ?? '')
+    if (!authorized) return this.send(req, res, template, 401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' })
+
+    // Primary budget: every request costs one, including the ones that fail.
+    if (this.remaining <= 0) {
+      return this.send(req, res, template, 403, {
+        message: 'API rate limit exceeded for installation ID 4242.',
+        documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api',
+      })
+    }
+    this.remaining--
+    // Secondary limit: points per (scaled) minute.
+    const minute = 60_000 / (this.options.timeScale ?? 1)
+    const now = Date.now()
+    while (this.points.length && this.points[0].at <= now - minute) this.points.shift()
+    const cost = method === 'GET' ? 1 : 5
+    const used = this.points.reduce((sum, p) => sum + p.cost, 0)
+    if (used + cost > (this.options.secondaryPointsPerMinute ?? 900)) {
+      return this.send(
+        req,
+        res,
+        template,
+        403,
+        { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' },
+        { 'retry-after': '60' },
+      )
+    }
+    this.points.push({ at: now, cost })
+    if (this.options.failEvery && this.log.length % this.options.failEvery === this.options.failEvery - 1) {
+      return this.send(req, res, template, 502, { message: 'Server Error' })
+    }
+
+    if (user) {
+      const login = decodeURIComponent(user[1])
+      const type = this.owners.get(login)
+      if (!type) return this.send(req, res, template, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/users#get-a-user' })
+      return this.send(req, res, template, 200, userJson(login, type))
+    }
+    const [, kind, owner, encName] = (list ?? del)!
+    const name = decodeURIComponent(encName)
+    const versions = this.packages.get(`${owner}/${name}`)
+    const typeMatches = this.owners.get(owner) === (kind === 'orgs' ? 'Organization' : 'User')
+    if (!versions || !typeMatches) {
+      return this.send(req, res, template, 404, { message: 'Package not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
+    }
+    if (list) {
+      const perPage = Math.min(Math.max(Number(url.searchParams.get('per_page') ?? '30'), 1), 100)
+      const page = Math.max(Number(url.searchParams.get('page') ?? '1'), 1)
+      const pages = Math.max(Math.ceil(versions.length / perPage), 1)
+      const slice = versions.slice((page - 1) * perPage, page * perPage)
+      const link = (p: number, rel: string) => {
+        const u = new URL(`https://api.github.com${url.pathname}`)
+        u.searchParams.set('per_page', String(perPage))
+        u.searchParams.set('page', String(p))
+        return `<${u}>; rel="${rel}"`
+      }
+      const links = [
+        ...(page > 1 ? [link(page - 1, 'prev')] : []),
+        ...(page < pages ? [link(page + 1, 'next'), link(pages, 'last')] : []),
+        ...(page > 1 ? [link(1, 'first')] : []),
+      ]
+      return this.send(req, res, template, 200, slice.map((v) => this.versionJson(owner, kind, name, v)), links.length ? { link: links.join(', ') } : {})
+    }
+    const id = Number(del![4])
+    const at = versions.findIndex((v) => v.id === id)
+    if (at < 0) return this.send(req, res, template, 404, { message: 'Package version not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
+    versions.splice(at, 1)
+    return this.send(req, res, template, 204, undefined)
+  }
+}
+
+function userJson(login: string, type: 'User' | 'Organization') {
+  const u = `https://api.github.com/users/${login}`
+  return {
+    login,
+    id: 4242,
+    node_id: 'MDQ6VXNlcjQyNDI=',
+    avatar_url: `https://avatars.githubusercontent.com/u/4242?v=4`,
+    gravatar_id: '',
+    url: u,
+    html_url: `https://github.com/${login}`,
+    followers_url: `${u}/followers`,
+    following_url: `${u}/following{/other_user}`,
+    gists_url: `${u}/gists{/gist_id}`,
+    starred_url: `${u}/starred{/owner}{/repo}`,
+    subscriptions_url: `${u}/subscriptions`,
+    organizations_url: `${u}/orgs`,
+    repos_url: `${u}/repos`,
+    events_url: `${u}/events{/privacy}`,
+    received_events_url: `${u}/received_events`,
+    type,
+    site_admin: false,
+    name: login,
+    company: null,
+    blog: '',
+    location: null,
+    email: null,
+    hireable: null,
+    bio: null,
+    public_repos: 3,
+    public_gists: 0,
+    followers: 1,
+    following: 0,
+    created_at: '2020-01-01T00:00:00Z',
+    updated_at: '2026-01-01T00:00:00Z',
+  }
+}
