@@ -164,14 +164,25 @@ export class PackagesClient {
    */
   async deleteVersion(id: number): Promise<void> {
     const base = await this.ownerBase()
-    try {
-      await this.octokit.request(`DELETE ${base}/packages/container/{package_name}/versions/{package_version_id}`, {
-        package_name: this.options.packageName,
-        package_version_id: id,
-      })
-    } catch (error) {
-      if ((error as { status?: number }).status === 404) return
-      this.fail(error, `delete version ${id} of`)
+    // The throttling and retry plugins share one retry count per request, so under a storm of
+    // secondary-limit 403s a 5xx can arrive with no retries left; a few more attempts here keep a
+    // transient server error from failing the run. A repeat that finds the version gone (404) is done.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.octokit.request(`DELETE ${base}/packages/container/{package_name}/versions/{package_version_id}`, {
+          package_name: this.options.packageName,
+          package_version_id: id,
+        })
+        return
+      } catch (error) {
+        const status = (error as { status?: number }).status ?? 0
+        if (status === 404) return
+        if (status >= 500 && attempt < 3) {
+          await new Promise((r) => setTimeout(r, (1000 * attempt) / timeScale()))
+          continue
+        }
+        this.fail(error, `delete version ${id} of`)
+      }
     }
   }
 
