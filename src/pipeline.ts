@@ -174,7 +174,8 @@ async function observe(
   } else {
     throw new ActionError(`the checked-out HEAD (${head.slice(0, 12)}) and origin/${branch} (${remoteTip.slice(0, 12)}) have diverged; check out ${branch} before this step`)
   }
-  if (!inputs.dryRun) await git.checkoutAt(branch, base)
+  // Pushes name the commit explicitly, so the checkout only has to move when HEAD is behind.
+  if (!inputs.dryRun && head !== base) await git.checkoutAt(branch, base)
   core.info(`origin/${branch} is at ${remoteTip.slice(0, 12)}; planning from ${base.slice(0, 12)}`)
 
   const chartText = await git.show(base, chartFile)

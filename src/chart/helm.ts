@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir } from 'node:fs/promises'
+import { mkdtemp, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCommand } from '../exec.js'
 import { ActionError } from '../errors.js'
@@ -56,7 +56,6 @@ export class Helm {
   /** `helm package <chartDir> -d <tmp>`; returns the path of the .tgz. */
   async package(chartDir: string): Promise<string> {
     const dest = await mkdtemp(join(this.tempDir, 'helm-package-'))
-    await mkdir(dest, { recursive: true })
     await runCommand(this.binary, ['package', chartDir, '--destination', dest])
     const files = (await readdir(dest)).filter((f) => f.endsWith('.tgz'))
     if (files.length !== 1) throw new ActionError(`helm package left ${files.length} archives in ${dest}`)
