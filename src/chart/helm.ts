@@ -43,14 +43,32 @@ export class Helm {
     return ['--registry-config', this.registryConfig]
   }
 
-  /** `helm lint --strict <chartDir>`; throws with helm's report when the chart has errors. */
+  /**
+   * `helm lint --strict <chartDir>`, once per chart-testing scenario when the chart has any:
+   * every `<chartDir>/ci/*-values.yaml` is linted with `--values <file>` (the chart-testing
+   * convention, so a chart that requires values, such as a database URL, can still be linted).
+   * Without scenarios the chart is linted with its default values.
+   * Returns helm's reports; throws an ActionError naming the failing scenario.
+   */
   async lint(chartDir: string): Promise<string> {
     await this.majorVersion()
-    const res = await runCommand(this.binary, ['lint', '--strict', chartDir], { allowFailure: true })
-    if (res.exitCode !== 0) {
-      throw new ActionError(`helm lint failed for ${chartDir}; nothing was written:\n${(res.stdout + res.stderr).trim()}`)
+    const ciDir = join(chartDir, 'ci')
+    const scenarios = (await readdir(ciDir, { withFileTypes: true }).catch(() => []))
+      .filter((e) => e.isFile() && e.name.endsWith('-values.yaml'))
+      .map((e) => e.name)
+      .sort()
+    const runs: Array<string | undefined> = scenarios.length > 0 ? scenarios : [undefined]
+    const reports: string[] = []
+    for (const scenario of runs) {
+      const args = ['lint', '--strict', chartDir, ...(scenario ? ['--values', join(ciDir, scenario)] : [])]
+      const res = await runCommand(this.binary, args, { allowFailure: true })
+      const label = scenario ? `${chartDir} with ci/${scenario}` : chartDir
+      if (res.exitCode !== 0) {
+        throw new ActionError(`helm lint failed for ${label}; nothing was written:\n${(res.stdout + res.stderr).trim()}`)
+      }
+      reports.push(`${label}: ${res.stdout.trim().split('\n').pop() ?? ''}`)
     }
-    return res.stdout
+    return reports.join('\n')
   }
 
   /** `helm package <chartDir> -d <tmp>`; returns the path of the .tgz. */

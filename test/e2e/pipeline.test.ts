@@ -107,7 +107,7 @@ describe.each([
     // helm pull of the published chart renders.
     const pulled = mkdtempSync(join(tmpdir(), 'zcc-pull-'))
     await exec(join(helmDir, 'helm'), ['pull', r.outputs['chart-ref'].replace(/:2\.0\.0$/, ''), '--version', '2.0.0', '--plain-http', '-d', pulled], { env: { ...process.env, HOME: remote.home } })
-    const { stdout: rendered } = await exec(join(helmDir, 'helm'), ['template', 'zc', join(pulled, 'zero-cache-2.0.0.tgz'), '--set', 'common.database.upstream.url.value=postgres://u@db/x'])
+    const { stdout: rendered } = await exec(join(helmDir, 'helm'), ['template', 'zc', join(pulled, 'zero-cache-2.0.0.tgz'), '--set', 'common.database.upstream.url.value=postgres://u@db/x', '--set', 'common.adminPassword.value=pw', '--set', 'singleNode.enabled=true'])
     expect(rendered).toContain('docker.io/rocicorp/zero:1.9.0')
 
     // A second run finds everything in place and writes nothing.
