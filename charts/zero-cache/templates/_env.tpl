@@ -187,11 +187,13 @@ Only what the user set, or what the topology needs, is emitted, so the image's o
 - name: DO_NOT_TRACK
   value: "1"
 {{- end }}
-{{- with $root.Values.extraEnv }}
-{{ toYaml . }}
+{{- range $e := concat ($root.Values.extraEnv | default list) (.values.extraEnv | default list) }}
+{{- /* A number or boolean given as value is quoted: EnvVar values are strings. */}}
+{{- if hasKey $e "value" }}
+- {{ toYaml (set (deepCopy $e) "value" (toString $e.value)) | indent 2 | trim }}
+{{- else }}
+- {{ toYaml $e | indent 2 | trim }}
 {{- end }}
-{{- with .values.extraEnv }}
-{{ toYaml . }}
 {{- end }}
 {{- end -}}
 

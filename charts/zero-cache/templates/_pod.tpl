@@ -133,10 +133,12 @@ spec:
       emptyDir: {}
     {{- if not $v.persistence.enabled }}
     - name: data
+      {{- with $v.persistence.emptyDirSizeLimit }}
       emptyDir:
-        {{- with $v.persistence.emptyDirSizeLimit }}
         sizeLimit: {{ . }}
-        {{- end }}
+      {{- else }}
+      emptyDir: {}
+      {{- end }}
     {{- else if .claim }}
     - name: data
       persistentVolumeClaim:
