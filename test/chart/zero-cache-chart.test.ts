@@ -451,3 +451,35 @@ describe('chart files', () => {
     expect(notes).toContain('s3.enabled (or common.litestream.backupUrl)')
   })
 })
+
+describe('chart README', () => {
+  it('matches what readme-generator-for-helm makes from the annotated values.yaml (run `npm run readme:chart` when this fails)', async () => {
+    const { mkdtempSync, copyFileSync, readFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'zcc-readme-'))
+    const readme = join(dir, 'README.md')
+    copyFileSync(join(CHART_DIR, 'README.md'), readme)
+    const bin = join(CHART_DIR, '../../node_modules/.bin/readme-generator')
+    await promisify(execFile)(bin, ['--values', join(CHART_DIR, 'values.yaml'), '--readme', readme, '--config', join(CHART_DIR, 'readme-generator.json')])
+    const committed = readFileSync(join(CHART_DIR, 'README.md'), 'utf8')
+    const generated = readFileSync(readme, 'utf8')
+    expect(generated === committed, 'charts/zero-cache/README.md is stale: run npm run readme:chart').toBe(true)
+    // The table documents every top-level value.
+    for (const key of ['common.database.upstream.url', 'viewSyncer.autoscaling.enabled', 's3.enabled', 'singleNode.enabled', 'networkPolicy.enabled']) {
+      expect(committed).toContain(`\`${key}\``)
+    }
+  })
+
+  it('fails the staleness check when values.yaml documents a value the README lacks', async () => {
+    const { mkdtempSync, copyFileSync, readFileSync, writeFileSync } = await import('node:fs')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const dir = mkdtempSync(join(tmpdir(), 'zcc-readme-'))
+    copyFileSync(join(CHART_DIR, 'README.md'), join(dir, 'README.md'))
+    writeFileSync(join(dir, 'values.yaml'), readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8') + '\n## @param newKnob A value added without regenerating the README\nnewKnob: 1\n')
+    const bin = join(CHART_DIR, '../../node_modules/.bin/readme-generator')
+    await promisify(execFile)(bin, ['--values', join(dir, 'values.yaml'), '--readme', join(dir, 'README.md'), '--config', join(CHART_DIR, 'readme-generator.json')])
+    expect(readFileSync(join(dir, 'README.md'), 'utf8')).not.toBe(readFileSync(join(CHART_DIR, 'README.md'), 'utf8'))
+  })
+})
