@@ -137,7 +137,7 @@ describe('multi-node topology', () => {
     expect(ing.spec.rules[0].http.paths[0].backend.service.name).toBe(vsSvc.metadata.name)
     const sm = find(r.objects, 'ServiceMonitor')
     expect(sm.spec.endpoints[0].port).toBe('metrics')
-    expect(sm.metadata.labels.release).toBe('prometheus')
+    expect(sm.metadata.labels?.release).toBe('prometheus')
     const rmPolicy = find(r.objects, 'NetworkPolicy', '-replication-manager')
     expect(rmPolicy.spec.ingress[0].ports[0].port).toBe('change-stream')
     expect(rmPolicy.spec.ingress[0].from[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'zero-cache', 'app.kubernetes.io/instance': 'zc' })
