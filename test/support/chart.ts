@@ -28,13 +28,10 @@ export interface RenderResult {
 export interface RenderOptions {
   /** Values files, relative to the chart directory or absolute. */
   files?: string[]
-  /** `--set` pairs; values are passed with `--set-string` when `string` is true. */
+  /** `--set` pairs (helm infers types), and `--set-string` pairs (always strings, e.g. image tags). */
   set?: Record<string, string | number | boolean>
   setString?: Record<string, string>
-  /** Extra `helm template` arguments (e.g. `--show-only`). */
-  args?: string[]
   helm?: string
-  release?: string
 }
 
 function valueArgs(options: RenderOptions): string[] {
@@ -48,7 +45,7 @@ function valueArgs(options: RenderOptions): string[] {
 /** `helm template` of the chart; parses every rendered document. Never throws on a render error. */
 export async function render(options: RenderOptions = {}): Promise<RenderResult> {
   const helm = options.helm ?? HELMS['Helm 4']
-  const args = ['template', options.release ?? 'zc', CHART_DIR, '--namespace', 'apps', ...valueArgs(options), ...(options.args ?? [])]
+  const args = ['template', 'zc', CHART_DIR, '--namespace', 'apps', ...valueArgs(options)]
   try {
     const { stdout, stderr } = await run(helm, args, { maxBuffer: 64 * 1024 * 1024 })
     const objects = parseAllDocuments(stdout)
