@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
 import { CHART_DIR, HELMS, envOf, find, lint, podSpecs, render, scenarios, validateObject, type K8sObject } from '../support/chart.js'
@@ -452,18 +455,29 @@ describe('chart files', () => {
   })
 })
 
+/**
+ * Runs readme-generator-for-helm on a copy of the committed README with the given values.yaml
+ * (the chart's own by default) and returns the README it produces.
+ */
+async function generatedReadme(valuesText?: string): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'zcc-readme-'))
+  const readme = join(dir, 'README.md')
+  copyFileSync(join(CHART_DIR, 'README.md'), readme)
+  let values = join(CHART_DIR, 'values.yaml')
+  if (valuesText !== undefined) {
+    values = join(dir, 'values.yaml')
+    writeFileSync(values, valuesText)
+  }
+  const bin = join(CHART_DIR, '../../node_modules/.bin/readme-generator')
+  await promisify(execFile)(bin, ['--values', values, '--readme', readme, '--config', join(CHART_DIR, 'readme-generator.json')])
+  return readFileSync(readme, 'utf8')
+}
+
 describe('chart README', () => {
+  const committed = readFileSync(join(CHART_DIR, 'README.md'), 'utf8')
+
   it('matches what readme-generator-for-helm makes from the annotated values.yaml (run `npm run readme:chart` when this fails)', async () => {
-    const { mkdtempSync, copyFileSync, readFileSync } = await import('node:fs')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const dir = mkdtempSync(join(tmpdir(), 'zcc-readme-'))
-    const readme = join(dir, 'README.md')
-    copyFileSync(join(CHART_DIR, 'README.md'), readme)
-    const bin = join(CHART_DIR, '../../node_modules/.bin/readme-generator')
-    await promisify(execFile)(bin, ['--values', join(CHART_DIR, 'values.yaml'), '--readme', readme, '--config', join(CHART_DIR, 'readme-generator.json')])
-    const committed = readFileSync(join(CHART_DIR, 'README.md'), 'utf8')
-    const generated = readFileSync(readme, 'utf8')
+    const generated = await generatedReadme()
     expect(generated === committed, 'charts/zero-cache/README.md is stale: run npm run readme:chart').toBe(true)
     // The table documents every top-level value.
     for (const key of ['common.database.upstream.url', 'viewSyncer.autoscaling.enabled', 's3.enabled', 'singleNode.enabled', 'networkPolicy.enabled']) {
@@ -472,14 +486,7 @@ describe('chart README', () => {
   })
 
   it('fails the staleness check when values.yaml documents a value the README lacks', async () => {
-    const { mkdtempSync, copyFileSync, readFileSync, writeFileSync } = await import('node:fs')
-    const { tmpdir } = await import('node:os')
-    const { join } = await import('node:path')
-    const dir = mkdtempSync(join(tmpdir(), 'zcc-readme-'))
-    copyFileSync(join(CHART_DIR, 'README.md'), join(dir, 'README.md'))
-    writeFileSync(join(dir, 'values.yaml'), readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8') + '\n## @param newKnob A value added without regenerating the README\nnewKnob: 1\n')
-    const bin = join(CHART_DIR, '../../node_modules/.bin/readme-generator')
-    await promisify(execFile)(bin, ['--values', join(dir, 'values.yaml'), '--readme', join(dir, 'README.md'), '--config', join(CHART_DIR, 'readme-generator.json')])
-    expect(readFileSync(join(dir, 'README.md'), 'utf8')).not.toBe(readFileSync(join(CHART_DIR, 'README.md'), 'utf8'))
+    const values = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8') + '\n## @param newKnob A value added without regenerating the README\nnewKnob: 1\n'
+    expect(await generatedReadme(values)).not.toBe(committed)
   })
 })

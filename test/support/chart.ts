@@ -3,12 +3,12 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parseAllDocuments } from 'yaml'
-import { ROOT } from './runner.js'
+import { HELM3_DIR, HELM4_DIR, ROOT } from './runner.js'
 
 const run = promisify(execFile)
 
 export const CHART_DIR = join(ROOT, 'charts/zero-cache')
-export const HELMS = { 'Helm 4': join(ROOT, '.tools/helm4/helm'), 'Helm 3': join(ROOT, '.tools/helm3/helm') } as const
+export const HELMS = { 'Helm 4': join(HELM4_DIR, 'helm'), 'Helm 3': join(HELM3_DIR, 'helm') } as const
 
 /** A rendered Kubernetes object, loosely typed: tests reach into it by path. */
 export interface K8sObject {

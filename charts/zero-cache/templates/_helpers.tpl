@@ -182,11 +182,47 @@ Call with (dict "root" $ "name" "ZERO_UPSTREAM_DB" "source" .Values.common.datab
 
 {{/* URLs the helm test checks, space-separated. */}}
 {{- define "zero-cache.testUrls" -}}
-{{- $serving := ternary "single-node" "view-syncer" .Values.singleNode.enabled -}}
-{{- $sv := ternary .Values.singleNode .Values.viewSyncer .Values.singleNode.enabled -}}
+{{- $serving := include "zero-cache.servingRole" . -}}
+{{- $sv := index .Values (include "zero-cache.servingValues" .) -}}
 {{- $urls := list (printf "http://%s:%v/keepalive" (include "zero-cache.roleName" (dict "root" . "role" $serving)) ($sv.service.port | default 4848)) -}}
 {{- if not .Values.singleNode.enabled -}}
 {{- $urls = append $urls (printf "http://%s:%s/keepalive" (include "zero-cache.roleName" (dict "root" . "role" "replication-manager")) (include "zero-cache.changeStreamerPort" .)) -}}
 {{- end -}}
 {{- join " " $urls -}}
+{{- end -}}
+
+{{/*
+The secret-like values, as JSON: {"<key in the chart's Secret>": {"path": "<value path>", "source": {value|valueFrom}}}.
+The one list that secret.yaml (what to store) and validate.yaml (value xor valueFrom) read.
+Read with: fromJson (include "zero-cache.secretSources" .)
+*/}}
+{{- define "zero-cache.secretSources" -}}
+{{- $c := .Values.common -}}
+{{- $out := dict -}}
+{{- range $e := list
+  (list "upstream-db" "common.database.upstream.url" $c.database.upstream.url)
+  (list "cvr-db" "common.database.cvr.url" $c.database.cvr.url)
+  (list "change-db" "common.database.change.url" $c.database.change.url)
+  (list "auth-secret" "common.auth.secret" $c.auth.secret)
+  (list "auth-jwk" "common.auth.jwk" $c.auth.jwk)
+  (list "auth-jwks-url" "common.auth.jwksUrl" $c.auth.jwksUrl)
+  (list "admin-password" "common.adminPassword" $c.adminPassword)
+  (list "mutate-api-key" "common.api.mutateApiKey" $c.api.mutateApiKey)
+  (list "query-api-key" "common.api.queryApiKey" $c.api.queryApiKey)
+  (list "s3-access-key" "s3.accessKey" $.Values.s3.accessKey)
+  (list "s3-secret-key" "s3.secretKey" $.Values.s3.secretKey)
+}}
+{{- $_ := set $out (index $e 0) (dict "path" (index $e 1) "source" (index $e 2 | default dict)) -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* Role that serves clients: "single-node" or "view-syncer". */}}
+{{- define "zero-cache.servingRole" -}}
+{{- ternary "single-node" "view-syncer" .Values.singleNode.enabled -}}
+{{- end -}}
+
+{{/* Key under .Values of the role that serves clients: "singleNode" or "viewSyncer". */}}
+{{- define "zero-cache.servingValues" -}}
+{{- ternary "singleNode" "viewSyncer" .Values.singleNode.enabled -}}
 {{- end -}}
