@@ -8,20 +8,43 @@ import type { PackageVersion } from './prune.js'
 
 /**
  * The GitHub Packages REST API for one container package ("Packages" REST docs, API version
- * 2022-11-28): owner type, version listing, version deletion. Octokit from `@actions/github` with
- * the retry plugin (5xx retried with backoff) and the throttling plugin (secondary-rate-limit
- * 403/429 retried after `retry-after`; DELETEs paced by a write limiter). Every response's
- * `x-ratelimit-remaining` is recorded so the caller can stop before the primary budget runs out.
+ * 2022-11-28): owner type, version listing, version deletion.
+ *
+ * Request policy, after GitHub's "Best practices for using the REST API" and "Rate limits for the
+ * REST API" pages, built from Octokit's plugins plus one small hook of ours:
+ * - mutating requests go one at a time, at least {@link WRITE_INTERVAL_MS} apart (the throttling
+ *   plugin's write limiter);
+ * - a secondary-rate-limit 403/429 pauses **every** request, not only the one refused, until its
+ *   `retry-after` (60 s when absent) has passed, doubling while refusals continue (the cooldown
+ *   hook, innermost, so every attempt waits); the throttling plugin retries the refused request up to
+ *   {@link SECONDARY_LIMIT_RETRIES} times, then {@link RateLimitStop} is thrown;
+ * - 5xx are retried up to {@link SERVER_ERROR_RETRIES} times with backoff (the retry plugin);
+ * - primary-limit exhaustion (`x-ratelimit-remaining: 0`) is not waited out (the reset can be an
+ *   hour away): {@link RateLimitStop} is thrown at once.
+ * Every attempt's `x-ratelimit-remaining` is recorded so the caller can stop before the budget runs out.
  */
 
 /** Environment variable that divides every wait (write pacing, retry-after) — for tests and benchmarks only. */
 export const TIME_SCALE_ENV = 'ZERO_CACHE_CHART_TIME_SCALE'
 
-/** Default gap between DELETE starts: GitHub's REST best practices ask for at least 1 s between mutative requests. */
+/** Minimum gap between DELETE starts: GitHub's REST best practices ask for at least 1 s between mutative requests. */
 export const WRITE_INTERVAL_MS = 1000
 
-/** Retries per request, shared by the throttling (rate limits) and retry (5xx) plugins. */
-const MAX_RETRIES = 10
+/** Retries of one request refused by the secondary rate limit, before the run stops for later. */
+export const SECONDARY_LIMIT_RETRIES = 4
+
+/** Retries of one request answered with a 5xx (plugin-retry; its own count). */
+export const SERVER_ERROR_RETRIES = 3
+
+/** Longest single cooldown after repeated secondary-limit refusals, in (unscaled) ms. */
+const MAX_COOLDOWN_MS = 15 * 60_000
+
+/**
+ * GitHub's rate limits refused a request and waiting is not worth it in this run (primary budget
+ * exhausted, or the secondary limit kept refusing). Nothing is wrong with the inputs: the caller
+ * stops, reports what is left, and the next run continues.
+ */
+export class RateLimitStop extends GitHubApiError {}
 
 /** A page of versions and the paging facts from its `Link` header. */
 export interface VersionPage {
@@ -38,10 +61,53 @@ export interface PackagesClientOptions {
 }
 
 type Octokit = ReturnType<typeof getOctokit>
+type Headers = Record<string, string | number | undefined>
+interface HttpError {
+  status?: number
+  message?: string
+  response?: { headers?: Headers }
+}
 
 function timeScale(): number {
   const n = Number(process.env[TIME_SCALE_ENV] ?? '1')
   return Number.isFinite(n) && n > 0 ? n : 1
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Which rate limit refused a request, by GitHub's documented signals: a secondary limit says so in
+ * its message (403 or 429, usually with `retry-after`); a primary limit has `x-ratelimit-remaining: 0`.
+ */
+export function rateLimitKind(error: HttpError): 'primary' | 'secondary' | undefined {
+  if (error.status !== 403 && error.status !== 429) return undefined
+  const headers = error.response?.headers ?? {}
+  if (/\bsecondary rate\b/i.test(error.message ?? '')) return 'secondary'
+  if (String(headers['x-ratelimit-remaining']) === '0') return 'primary'
+  if (headers['retry-after'] !== undefined || error.status === 429) return 'secondary'
+  return undefined
+}
+
+/** One pause shared by every request of a client: set by a secondary-limit refusal, cleared by time. */
+class Cooldown {
+  private until = 0
+  /** Secondary-limit refusals since the last answered request. */
+  private streak = 0
+
+  async wait(): Promise<void> {
+    for (let ms = this.until - Date.now(); ms > 0; ms = this.until - Date.now()) await sleep(ms)
+  }
+
+  /** A refusal: pause everyone for `retryAfterMs`, doubled per refusal in a row, capped. */
+  refused(retryAfterMs: number, scale: number): void {
+    this.streak++
+    const ms = Math.min(retryAfterMs * 2 ** (this.streak - 1), MAX_COOLDOWN_MS / scale)
+    this.until = Math.max(this.until, Date.now() + ms)
+  }
+
+  answered(): void {
+    this.streak = 0
+  }
 }
 
 export class PackagesClient {
@@ -50,52 +116,70 @@ export class PackagesClient {
   remaining?: number
   /** `x-ratelimit-limit`. */
   limit?: number
-  /** Requests sent (retries included), and rejections seen (403/429 rate limits, 5xx). */
+  /** HTTP attempts sent (retries included), and refusals seen (403/429 rate limits, 5xx). */
   stats = { requests: 0, rateLimited: 0, serverErrors: 0 }
   private base?: string
 
   constructor(private readonly options: PackagesClientOptions) {
     const scale = timeScale()
-    const write = new Bottleneck.Group({ maxConcurrent: 4, minTime: Math.ceil(WRITE_INTERVAL_MS / scale) })
+    const cooldown = new Cooldown()
+    const write = new Bottleneck.Group({ maxConcurrent: 1, minTime: Math.ceil(WRITE_INTERVAL_MS / scale) })
+    // Innermost hook (plugins apply in order and later hooks wrap earlier ones), so it sees every
+    // attempt, the plugins' retries included.
+    const attempts = (octokit: { hook: Octokit['hook'] }) => {
+      octokit.hook.wrap('request', async (request, opts) => {
+        await cooldown.wait()
+        this.stats.requests++
+        try {
+          const response = await request(opts)
+          this.record(response.headers as Headers)
+          cooldown.answered()
+          return response
+        } catch (error) {
+          const e = error as HttpError
+          if (e.response?.headers) this.record(e.response.headers)
+          const kind = rateLimitKind(e)
+          if (kind) this.stats.rateLimited++
+          if (kind === 'secondary') {
+            const retryAfter = Number(e.response?.headers?.['retry-after']) || 60
+            cooldown.refused((retryAfter * 1000) / scale, scale)
+          } else if ((e.status ?? 0) >= 500) {
+            this.stats.serverErrors++
+          }
+          throw error
+        }
+      })
+      return {}
+    }
     this.octokit = getOctokit(
       options.token,
       {
         baseUrl: options.baseUrl,
-        // The retry count is shared by both plugins, so it must cover secondary-limit waits plus 5xx retries.
-        request: { retries: MAX_RETRIES },
-        retry: { doNotRetry: [400, 401, 403, 404, 410, 422, 451], retryAfterBaseValue: 1000 / scale },
+        // Not `request.retries`: plugin-retry reads that as the retry count for every failed
+        // attempt, even statuses in doNotRetry, which multiplied each rate-limit refusal.
+        retry: { retries: SERVER_ERROR_RETRIES, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451], retryAfterBaseValue: 1000 / scale },
         throttle: {
           write,
           retryAfterBaseValue: 1000 / scale,
           fallbackSecondaryRateRetryAfter: 60,
           onRateLimit: (retryAfter: number, opts: { method: string; url: string }) => {
-            // Primary limit exhausted: waiting for the reset could take an hour. Stop; the next run continues.
-            core.warning(`GitHub API rate limit exhausted (${opts.method} ${opts.url}); resets in ${retryAfter} s`)
+            core.info(`primary rate limit exhausted on ${opts.method} ${opts.url}; it resets in ${retryAfter} s`)
             return false
           },
           onSecondaryRateLimit: (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
-            core.info(`secondary rate limit on ${opts.method} ${opts.url}; retrying in ${retryAfter} s (retry ${retryCount + 1})`)
-            return retryCount < MAX_RETRIES
+            const retry = retryCount < SECONDARY_LIMIT_RETRIES
+            core.info(`secondary rate limit on ${opts.method} ${opts.url}; ${retry ? `every request pauses, retry ${retryCount + 1} in ${retryAfter} s or more` : 'giving up for this run'}`)
+            return retry
           },
         },
       },
+      attempts,
       retry,
       throttling,
     )
-    this.octokit.hook.before('request', () => {
-      this.stats.requests++
-    })
-    this.octokit.hook.after('request', (response) => this.record(response.headers as Record<string, string | undefined>))
-    this.octokit.hook.error('request', (error) => {
-      const e = error as { status?: number; response?: { headers?: Record<string, string | undefined> } }
-      if (e.response?.headers) this.record(e.response.headers)
-      if (e.status === 429 || (e.status === 403 && /rate limit/i.test((error as Error).message))) this.stats.rateLimited++
-      if ((e.status ?? 0) >= 500) this.stats.serverErrors++
-      throw error
-    })
   }
 
-  private record(headers: Record<string, string | undefined>): void {
+  private record(headers: Headers): void {
     const remaining = headers['x-ratelimit-remaining']
     const limit = headers['x-ratelimit-limit']
     if (remaining !== undefined) this.remaining = Number(remaining)
@@ -107,12 +191,19 @@ export class PackagesClient {
   }
 
   private fail(error: unknown, action: string): never {
-    const e = error as { status?: number; message?: string }
+    const e = error as HttpError
     const status = e.status
+    const kind = rateLimitKind(e)
+    if (kind) {
+      throw new RateLimitStop(
+        `could not ${action} ${this.pkg}: GitHub's ${kind} rate limit refused the request (HTTP ${status}${kind === 'primary' ? `, x-ratelimit-remaining 0` : `, ${SECONDARY_LIMIT_RETRIES} retries`})`,
+        status,
+      )
+    }
     const who = `package '${this.options.packageName}' of owner '${this.options.owner}'`
     const perm = `the token needs packages: write, and the package's "Manage Actions access" must give this repository Admin (or Write) access`
     if (status === 401) throw new GitHubApiError(`could not ${action} ${who}: github-token was rejected (HTTP 401)`, 401)
-    if (status === 403 && !/rate limit/i.test(e.message ?? '')) throw new GitHubApiError(`could not ${action} ${who}: forbidden (HTTP 403); ${perm}`, 403)
+    if (status === 403) throw new GitHubApiError(`could not ${action} ${who}: forbidden (HTTP 403); ${perm}`, 403)
     if (status === 404) throw new GitHubApiError(`could not ${action} ${who}: not found (HTTP 404); check oci-repo and the chart name, or the token cannot see the package (${perm})`, 404)
     throw new GitHubApiError(`could not ${action} ${who}: ${e.message ?? String(error)}${status ? ` (HTTP ${status})` : ''}`, status)
   }
@@ -159,30 +250,20 @@ export class PackagesClient {
   }
 
   /**
-   * Deletes one version: `DELETE {base}/packages/container/{name}/versions/{id}`. A 404 (already
-   * gone, e.g. deleted by a concurrent run) counts as done.
+   * Deletes one version: `DELETE {base}/packages/container/{name}/versions/{id}` (204). A 404 (already
+   * gone, e.g. deleted by a concurrent run) counts as done. Throws {@link RateLimitStop} when the
+   * rate limits refuse it, {@link GitHubApiError} otherwise.
    */
   async deleteVersion(id: number): Promise<void> {
     const base = await this.ownerBase()
-    // The throttling and retry plugins share one retry count per request, so under a storm of
-    // secondary-limit 403s a 5xx can arrive with no retries left; a few more attempts here keep a
-    // transient server error from failing the run. A repeat that finds the version gone (404) is done.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.octokit.request(`DELETE ${base}/packages/container/{package_name}/versions/{package_version_id}`, {
-          package_name: this.options.packageName,
-          package_version_id: id,
-        })
-        return
-      } catch (error) {
-        const status = (error as { status?: number }).status ?? 0
-        if (status === 404) return
-        if (status >= 500 && attempt < 3) {
-          await new Promise((r) => setTimeout(r, (1000 * attempt) / timeScale()))
-          continue
-        }
-        this.fail(error, `delete version ${id} of`)
-      }
+    try {
+      await this.octokit.request(`DELETE ${base}/packages/container/{package_name}/versions/{package_version_id}`, {
+        package_name: this.options.packageName,
+        package_version_id: id,
+      })
+    } catch (error) {
+      if ((error as HttpError).status === 404) return
+      this.fail(error, `delete version ${id} of`)
     }
   }
 

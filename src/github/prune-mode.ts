@@ -5,7 +5,7 @@ import type { Inputs } from '../inputs.js'
 import type { PruneReport, RunReport } from '../report.js'
 import { parseOciRepository } from '../upstream/reference.js'
 import { isIndexMediaType, RegistryClient } from '../upstream/registry.js'
-import { PackagesClient } from './packages.js'
+import { PackagesClient, RateLimitStop } from './packages.js'
 import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune.js'
 
 /**
@@ -14,14 +14,14 @@ import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion
  * Budget: versions are listed newest first, so the oldest sit on the last pages. The walk reads page
  * 1 (for `rel="last"`), then goes from the last page backwards, deleting the oldest first, and stops
  * at the age cutoff, so a run spends its requests on deletes rather than on listing. Before each
- * request it checks `x-ratelimit-remaining` against {@link RESERVE}; when the budget runs low it
- * stops, reports what is left, and succeeds: the next run continues where this one stopped.
+ * request it checks `x-ratelimit-remaining` against {@link RESERVE}; when the budget runs low, or
+ * GitHub's rate limits refuse a request anyway ({@link RateLimitStop}), it stops, reports what is
+ * left, and succeeds: the next run continues where this one stopped. DELETEs go one at a time
+ * (GitHub asks for serial mutating requests; the client paces them).
  */
 
 /** Requests kept back from the primary budget for the rest of the workflow. */
 export const RESERVE = 20
-/** DELETEs in flight at once (the write limiter paces their starts). */
-export const DELETE_CONCURRENCY = 4
 const SCAN_CONCURRENCY = 8
 
 /** Which GitHub Packages package an OCI repository and chart map to, or why prune does not apply. */
@@ -72,72 +72,70 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   const client = new PackagesClient({ token: inputs.githubToken, baseUrl: inputs.githubApiUrl, owner: target.owner, packageName: target.name })
   const policy: PrunePolicy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
   let scanned = mode === 'cleanup-all'
-  const lowBudget = (inFlight = 0) => client.remaining !== undefined && client.remaining - inFlight <= RESERVE
+  const lowBudget = () => client.remaining !== undefined && client.remaining <= RESERVE
   const deletedAt: Date[] = []
   core.info(`${mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${policy.cutoff.toISOString()}`} of ${client.label}${inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`)
 
-  const first = await client.listPage(1)
   const seen = new Set<number>()
   let stopped: string | undefined
   let pagesLeft = 0
-  walk: for (let page = first.lastPage; page >= 1; page--) {
-    if (lowBudget()) {
-      stopped = 'budget'
+  try {
+    const first = await client.listPage(1)
+    walk: for (let page = first.lastPage; page >= 1; page--) {
       pagesLeft = page
-      break
-    }
-    const { versions } = page === 1 ? first : await client.listPage(page)
-    const candidates: PackageVersion[] = []
-    let reachedCutoff = false
-    for (const version of [...versions].reverse()) {
-      if (seen.has(version.id)) continue
-      seen.add(version.id)
-      let verdict = classify(version, policy)
-      if (verdict === 'delete' && !scanned) {
-        policy.protectedDigests = await scanDependencies(inputs, chartName)
-        scanned = true
-        verdict = classify(version, policy)
+      if (lowBudget()) {
+        stopped = budgetStop()
+        break
       }
-      if (verdict === 'tagged') counts.taggedKept++
-      else if (verdict === 'protected') counts.protectedKept++
-      else if (verdict === 'young') {
-        counts.youngKept++
-        reachedCutoff = true
-      } else candidates.push(version)
-    }
-    const done = await deleteAll(candidates)
-    if (done < candidates.length) {
-      counts.leftForLater += candidates.length - done
-      stopped = 'budget'
+      const { versions } = page === 1 ? first : await client.listPage(page)
+      const candidates: PackageVersion[] = []
+      let reachedCutoff = false
+      for (const version of [...versions].reverse()) {
+        if (seen.has(version.id)) continue
+        seen.add(version.id)
+        let verdict = classify(version, policy)
+        if (verdict === 'delete' && !scanned) {
+          policy.protectedDigests = await scanDependencies(inputs, chartName)
+          scanned = true
+          verdict = classify(version, policy)
+        }
+        if (verdict === 'tagged') counts.taggedKept++
+        else if (verdict === 'protected') counts.protectedKept++
+        else if (verdict === 'young') {
+          counts.youngKept++
+          reachedCutoff = true
+        } else candidates.push(version)
+      }
       pagesLeft = page - 1
-      break walk
-    }
-    if (reachedCutoff) break
-  }
-
-  async function deleteAll(candidates: PackageVersion[]): Promise<number> {
-    let next = 0
-    let done = 0
-    let inFlight = 0
-    const worker = async () => {
-      while (next < candidates.length) {
-        if (!inputs.dryRun && lowBudget(inFlight)) return
-        const version = candidates[next++]
+      for (const [i, version] of candidates.entries()) {
         if (!inputs.dryRun) {
-          inFlight++
+          if (lowBudget()) {
+            counts.leftForLater += candidates.length - i
+            stopped = budgetStop()
+            break walk
+          }
           try {
             await client.deleteVersion(version.id)
-          } finally {
-            inFlight--
+          } catch (error) {
+            if (error instanceof RateLimitStop) counts.leftForLater += candidates.length - i
+            throw error
           }
         }
-        done++
         counts.deleted++
         deletedAt.push(version.createdAt)
       }
+      if (reachedCutoff) {
+        pagesLeft = 0
+        break
+      }
     }
-    await Promise.all(Array.from({ length: inputs.dryRun ? 1 : DELETE_CONCURRENCY }, worker))
-    return done
+  } catch (error) {
+    if (!(error instanceof RateLimitStop)) throw error
+    stopped = `Stopped because ${error.message}`
+  }
+
+  function budgetStop(): string {
+    return `Stopped to stay within the GitHub API budget (x-ratelimit-remaining ${client.remaining}, reserve ${RESERVE})`
   }
 
   if (deletedAt.length) {
@@ -151,9 +149,7 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
       `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
   )
   if (stopped) {
-    counts.stoppedReason =
-      `Stopped to stay within the GitHub API budget (x-ratelimit-remaining ${client.remaining}, reserve ${RESERVE}): ` +
-      `${counts.leftForLater} listed candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
+    counts.stoppedReason = `${stopped}: ${counts.leftForLater} listed candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
     core.warning(counts.stoppedReason)
     report.warnings.push(counts.stoppedReason)
   }

@@ -144,6 +144,27 @@ describe('prune and cleanup-all', () => {
     const c = api.counts()
     expect(c.rateLimited).toBeGreaterThan(0)
     expect(c.serverErrors).toBeGreaterThan(0)
+    // A refusal pauses every request until its retry-after has passed (GitHub: do not keep
+    // requesting while limited), so refusals stay few: about one per window, not a storm.
+    expect(c.duringCooldown).toBe(0)
+    expect(c.rateLimited).toBeLessThan(120)
+    // DELETEs go one at a time, as GitHub asks of mutating requests.
+    expect(c.maxDeletesInFlight).toBe(1)
+    expect(r.log).not.toContain('giving up')
+  })
+
+  it('stops for later, green, when the secondary limit keeps refusing DELETEs', async () => {
+    // 4 points a minute: GETs (1 point) pass, every DELETE (5 points) is refused.
+    const { run, left } = await setup('Organization', { old: 30, young: 0, tagged: 1 }, { secondaryPointsPerMinute: 4 })
+    const r = await run({ mode: 'prune' })
+    expect(r.exitCode, explain(r, api)).toBe(0)
+    expect(r.outputs.pruned).toBe('0')
+    expect(left()).toHaveLength(31)
+    const deletes = api.log.filter((l) => l.method === 'DELETE')
+    expect(deletes).toHaveLength(5) // the first attempt and 4 retries, then it stops
+    expect(api.counts().duringCooldown).toBe(0)
+    expect(r.log).toMatch(/::warning::Stopped because could not delete version \d+ of acme\/zero-cache-chart-\d+\/zero-cache: GitHub's secondary rate limit refused the request/)
+    expect(r.summary).toContain('30 listed candidates')
   })
 
   it('never deletes what a tagged image index depends on', async () => {

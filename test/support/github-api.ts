@@ -87,6 +87,13 @@ export class GitHubApiDouble {
   readonly log: { method: string; path: string; status: number }[] = []
   private remaining: number
   private readonly points: { at: number; cost: number }[] = []
+  /** When the newest secondary-limit refusal's `retry-after` ends (ms since epoch). */
+  private cooldownUntil = 0
+  /** Requests that arrived while a secondary-limit `retry-after` was still running. */
+  private duringCooldown = 0
+  /** DELETEs being handled now, and the most ever at once. */
+  private deletesInFlight = 0
+  private maxDeletesInFlight = 0
   private server?: Server
   private nextId = 1_000_000
   url = ''
@@ -109,7 +116,7 @@ export class GitHubApiDouble {
     const deletes = this.log.filter((r) => r.method === 'DELETE' && r.status === 204).length
     const rateLimited = this.log.filter((r) => r.status === 403 || r.status === 429).length
     const serverErrors = this.log.filter((r) => r.status >= 500).length
-    return { requests: this.log.length, deletes, rateLimited, serverErrors }
+    return { requests: this.log.length, deletes, rateLimited, serverErrors, duringCooldown: this.duringCooldown, maxDeletesInFlight: this.maxDeletesInFlight }
   }
 
   /** Adds a package with versions; `versions` in any order (stored newest first). */
@@ -176,6 +183,18 @@ export class GitHubApiDouble {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const arrived = Date.now()
+    if (arrived < this.cooldownUntil) this.duringCooldown++
+    if (req.method !== 'DELETE') return this.answer(req, res)
+    this.maxDeletesInFlight = Math.max(this.maxDeletesInFlight, ++this.deletesInFlight)
+    try {
+      await this.answer(req, res)
+    } finally {
+      this.deletesInFlight--
+    }
+  }
+
+  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     for await (const _ of req) void _
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs))
     const url = new URL(req.url ?? '/', this.url)
@@ -214,6 +233,7 @@ export class GitHubApiDouble {
     const cost = method === 'GET' ? 1 : 5
     const used = this.points.reduce((sum, p) => sum + p.cost, 0)
     if (used + cost > (this.options.secondaryPointsPerMinute ?? 900)) {
+      this.cooldownUntil = Math.max(this.cooldownUntil, now + minute)
       return this.send(
         req,
         res,
