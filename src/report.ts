@@ -41,6 +41,10 @@ export interface PruneReport {
   oldestDeleted?: string
   newestDeleted?: string
   stoppedReason?: string
+  /** cleanup-all deleted the package itself (GitHub does not delete a package's last version alone). */
+  packageDeleted?: boolean
+  /** prune kept this digest: it was the package's last version, which GitHub does not delete alone. */
+  lastVersionKept?: string
 }
 
 /** A fresh report for a run. */
@@ -125,6 +129,8 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
         [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
       ])
       if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
+      if (p.packageDeleted) s.addRaw(`The last version went with the package itself (GitHub deletes a package's last version only that way); it can be restored for 30 days.`, true)
+      if (p.lastVersionKept) s.addRaw(`Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode cleanup-all).`, true)
       if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
     }
   }

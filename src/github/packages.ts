@@ -46,6 +46,13 @@ const MAX_COOLDOWN_MS = 15 * 60_000
  */
 export class RateLimitStop extends GitHubApiError {}
 
+/**
+ * GitHub refused to delete a package's only remaining version (HTTP 400 "You cannot delete the last
+ * version of a package. You must delete the package instead."; GitHub's OpenAPI description does not
+ * declare this 400). Only deleting the package itself removes it.
+ */
+export class LastVersionError extends GitHubApiError {}
+
 /** A page of versions and the paging facts from its `Link` header. */
 export interface VersionPage {
   versions: PackageVersion[]
@@ -262,8 +269,27 @@ export class PackagesClient {
         package_version_id: id,
       })
     } catch (error) {
-      if ((error as HttpError).status === 404) return
+      const e = error as HttpError
+      if (e.status === 404) return
+      if (e.status === 400 && /last version of a package/i.test(e.message ?? '')) {
+        throw new LastVersionError(`GitHub does not delete the last version (${id}) of ${this.pkg} on its own: only deleting the package removes it`, 400)
+      }
       this.fail(error, `delete version ${id} of`)
+    }
+  }
+
+  /**
+   * Deletes the package itself, every version with it: `DELETE {base}/packages/container/{name}`
+   * (204; "Delete a package for an organization/user"). Restorable for 30 days, as GitHub's
+   * "Deleting and restoring a package" says. A 404 (already gone) counts as done.
+   */
+  async deletePackage(): Promise<void> {
+    const base = await this.ownerBase()
+    try {
+      await this.octokit.request(`DELETE ${base}/packages/container/{package_name}`, { package_name: this.options.packageName })
+    } catch (error) {
+      if ((error as HttpError).status === 404) return
+      this.fail(error, 'delete')
     }
   }
 

@@ -5,7 +5,7 @@ import type { Inputs } from '../inputs.js'
 import type { PruneReport, RunReport } from '../report.js'
 import { parseOciRepository } from '../upstream/reference.js'
 import { isIndexMediaType, RegistryClient } from '../upstream/registry.js'
-import { PackagesClient, RateLimitStop } from './packages.js'
+import { LastVersionError, PackagesClient, RateLimitStop } from './packages.js'
 import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune.js'
 
 /**
@@ -117,8 +117,21 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
           try {
             await client.deleteVersion(version.id)
           } catch (error) {
-            if (error instanceof RateLimitStop) counts.leftForLater += candidates.length - i
-            throw error
+            if (error instanceof LastVersionError) {
+              if (mode === 'cleanup-all') {
+                // Everything else is gone and this one is to go too: delete the package itself.
+                await client.deletePackage()
+                counts.packageDeleted = true
+                core.info(`${error.message}; deleted package ${client.label} itself (restorable for 30 days)`)
+              } else {
+                counts.lastVersionKept = version.digest
+                core.notice(`${error.message}; kept it (mode cleanup-all deletes the whole package)`)
+                continue
+              }
+            } else {
+              if (error instanceof RateLimitStop) counts.leftForLater += candidates.length - i
+              throw error
+            }
           }
         }
         counts.deleted++

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
 import { createRemote, type TestRemote } from '../support/git.js'
-import { GitHubApiDouble, validateResponse, type StoredVersion } from '../support/github-api.js'
+import { GitHubApiDouble, LAST_VERSION, validateResponse, type StoredVersion } from '../support/github-api.js'
 import { REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, type TestRegistry } from '../support/registry.js'
 import { runAction, type ActionRun } from '../support/runner.js'
 
@@ -113,6 +113,22 @@ describe('prune and cleanup-all', () => {
     expect(r.exitCode, explain(r, api)).toBe(0)
     expect(r.outputs.pruned).toBe('200')
     expect(left()).toEqual([])
+    // GitHub refuses to delete the last version alone (400); the package itself goes instead.
+    const deletes = api.log.filter((l) => l.method === 'DELETE')
+    expect(deletes.filter((l) => l.status === 400)).toHaveLength(1)
+    expect(deletes.at(-1)).toEqual({ method: 'DELETE', path: `/orgs/acme/packages/container/${encodeURIComponent(name)}`, status: 204 })
+    expect(r.summary).toContain('The last version went with the package itself')
+  })
+
+  it('prune keeps the last version of a package whose versions are all old and untagged', async () => {
+    const { run, left } = await setup('User', { old: 12, young: 0, tagged: 0 })
+    const r = await run({ mode: 'prune' })
+    expect(r.exitCode, explain(r, api)).toBe(0)
+    expect(r.outputs.pruned).toBe('11')
+    expect(left()).toHaveLength(1)
+    expect(api.log.filter((l) => l.method === 'DELETE' && !l.path.includes('/versions/'))).toEqual([])
+    expect(r.log).toMatch(/::notice::GitHub does not delete the last version \(\d+\) of octo-user\/zero-cache-chart-\d+\/zero-cache on its own/)
+    expect(r.summary).toContain(`Kept ${left()[0].digest}`)
   })
 
   it('stops when the budget runs low, succeeds, and later runs finish the job', async () => {
@@ -251,5 +267,9 @@ describe('the API double is checked against GitHub OpenAPI', () => {
     expect(validateResponse('GET', path, 200, [{ ...good[0], metadata: { package_type: 'tarball' } }]).join()).toMatch(/must be equal to one of the allowed values/)
     expect(validateResponse('DELETE', `${path}/{package_version_id}`, 200, {}).join()).toMatch(/status 200 is not declared/)
     expect(validateResponse('GET', '/users/{username}', 200, { login: 'x' }).join()).toMatch(/must have required property/)
+    // The one undeclared answer allowed, by operation and message: GitHub's last-version 400.
+    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: LAST_VERSION })).toEqual([])
+    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: 'Bad request' }).join()).toMatch(/status 400 is not declared/)
+    expect(validateResponse('DELETE', '/orgs/{org}/packages/{package_type}/{package_name}', 400, { message: LAST_VERSION }).join()).toMatch(/status 400 is not declared/)
   })
 })

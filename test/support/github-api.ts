@@ -11,6 +11,7 @@ import { freePort } from './registry.js'
  *   GET    /users/{username}
  *   GET    /{orgs|users}/{owner}/packages/container/{package_name}/versions   (per_page ≤ 100, page, Link)
  *   DELETE /{orgs|users}/{owner}/packages/container/{package_name}/versions/{id}
+ *   DELETE /{orgs|users}/{owner}/packages/container/{package_name}
  *
  * It keeps versions newest first as GitHub does, paginates with `Link` (`next`, `last`, `prev`,
  * `first`), answers with `x-ratelimit-*` headers, enforces a primary budget (403 "API rate limit
@@ -22,6 +23,11 @@ import { freePort } from './registry.js'
  * (`@octokit/openapi`, api.github.com, dereferenced): the status must be declared for the operation
  * (5xx excepted, which GitHub may send anywhere; they are checked against `basic-error`) and the body
  * must match the declared schema. Failures are collected in `violations`; tests assert it is empty.
+ *
+ * One behaviour of GitHub is outside the description and allowed here by name: deleting a package's
+ * only remaining version answers 400 "You cannot delete the last version of a package. You must
+ * delete the package instead." (reported in actions/delete-package-versions#231 and
+ * SmartsquareGmbH/delete-old-packages#33; the operation declares only 204/401/403/404).
  */
 
 const require = createRequire(import.meta.url)
@@ -35,6 +41,9 @@ interface OpenApi {
 /** GitHub's `basic-error` schema, as the spec declares it for the packages endpoints' 403. */
 const BASIC_ERROR = spec.paths['/orgs/{org}/packages/{package_type}/{package_name}/versions'].get.responses['403'].content!['application/json'].schema
 
+/** GitHub's message when asked to delete a package's only remaining version. */
+export const LAST_VERSION = 'You cannot delete the last version of a package. You must delete the package instead.'
+
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
 const validators = new Map<string, ValidateFunction>()
 
@@ -45,6 +54,9 @@ export function validateResponse(method: string, pathTemplate: string, status: n
   let response = op.responses[String(status)]
   // GitHub may answer any endpoint with a rate-limit 403/429 or a 5xx; those bodies are basic-error.
   if (!response && (status >= 500 || status === 403 || status === 429)) response = { content: { 'application/json': { schema: BASIC_ERROR } } }
+  if (!response && status === 400 && /^packages\/delete-package-version-for-(org|user)$/.test(op.operationId) && (body as { message?: string })?.message === LAST_VERSION) {
+    response = { content: { 'application/json': { schema: BASIC_ERROR } } }
+  }
   if (!response) return [`${op.operationId}: status ${status} is not declared (declared: ${Object.keys(op.responses).join(', ')})`]
   const schema = response.content?.['application/json']?.schema
   if (!schema) return body === undefined ? [] : [`${op.operationId} ${status}: declares no body, but one was sent`]
@@ -202,14 +214,17 @@ export class GitHubApiDouble {
     const user = /^\/users\/([^/]+)$/.exec(url.pathname)
     const list = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions$/.exec(url.pathname)
     const del = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions\/(\d+)$/.exec(url.pathname)
+    const pkg = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)$/.exec(url.pathname)
     const template = user
       ? '/users/{username}'
       : list
         ? `/${list[1]}/{${list[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions`
         : del
           ? `/${del[1]}/{${del[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions/{package_version_id}`
-          : ''
-    if (!template || (user && method !== 'GET') || (list && method !== 'GET') || (del && method !== 'DELETE')) {
+          : pkg
+            ? `/${pkg[1]}/{${pkg[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}`
+            : ''
+    if (!template || (user && method !== 'GET') || (list && method !== 'GET') || ((del || pkg) && method !== 'DELETE')) {
       this.log.push({ method, path: url.pathname, status: 404 })
       this.violations.push(`${method} ${url.pathname}: not an endpoint the double serves`)
       res.writeHead(404).end()
@@ -254,7 +269,7 @@ export class GitHubApiDouble {
       if (!type) return this.send(req, res, template, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/users#get-a-user' })
       return this.send(req, res, template, 200, userJson(login, type))
     }
-    const [, kind, owner, encName] = (list ?? del)!
+    const [, kind, owner, encName] = (list ?? del ?? pkg)!
     const name = decodeURIComponent(encName)
     const versions = this.packages.get(`${owner}/${name}`)
     const typeMatches = this.owners.get(owner) === (kind === 'orgs' ? 'Organization' : 'User')
@@ -279,9 +294,14 @@ export class GitHubApiDouble {
       ]
       return this.send(req, res, template, 200, slice.map((v) => this.versionJson(owner, kind, name, v)), links.length ? { link: links.join(', ') } : {})
     }
+    if (pkg) {
+      this.packages.delete(`${owner}/${name}`)
+      return this.send(req, res, template, 204, undefined)
+    }
     const id = Number(del![4])
     const at = versions.findIndex((v) => v.id === id)
     if (at < 0) return this.send(req, res, template, 404, { message: 'Package version not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
+    if (versions.length === 1) return this.send(req, res, template, 400, { message: LAST_VERSION, documentation_url: 'https://docs.github.com/rest/packages/packages#delete-a-package-version-for-an-organization' })
     versions.splice(at, 1)
     return this.send(req, res, template, 204, undefined)
   }
