@@ -53,6 +53,11 @@ export class Git {
     return this.out(['rev-parse', '--verify', '--quiet', `${rev}^{commit}`])
   }
 
+  /** The committer time of `rev`, in seconds since the Unix epoch (`git show -s --format=%ct`). */
+  async commitTime(rev: string): Promise<number> {
+    return Number(await this.out(['show', '-s', '--format=%ct', `${rev}^{commit}`]))
+  }
+
   /** `git fetch origin <branch>` into `refs/remotes/origin/<branch>`; returns the remote tip. */
   async fetchBranch(branch: string): Promise<string> {
     await this.git(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])

@@ -313,7 +313,8 @@ async function publish(
       throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${release.version}`)
     }
     if (lintFirst) core.info(await helm.lint(chartDir))
-    const archive = await helm.package(chartDir)
+    // Stamped with the release commit's time, so any run packaging this commit makes the same archive.
+    const archive = await helm.package(chartDir, await git.commitTime(source))
     core.info(`packaged ${archive}`)
     if (inputs.registryCredentials) await helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
     // Last look before writing: another run may have pushed this version since we observed.

@@ -1,4 +1,4 @@
-import { mkdtemp, readdir } from 'node:fs/promises'
+import { lutimes, mkdtemp, readdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCommand } from '../exec.js'
 import { ActionError } from '../errors.js'
@@ -71,13 +71,27 @@ export class Helm {
     return reports.join('\n')
   }
 
-  /** `helm package <chartDir> -d <tmp>`; returns the path of the .tgz. */
-  async package(chartDir: string): Promise<string> {
+  /**
+   * `helm package <chartDir> -d <tmp>`; returns the path of the .tgz.
+   *
+   * With `epoch` (seconds; the release commit's time) the result is reproducible: the same commit
+   * gives the same archive and, through `helm push`, the same manifest digest, whichever run or
+   * re-run publishes it. Helm 4 writes each file's modification time into the archive, so every
+   * file and directory of the chart is stamped with `epoch` first (modification times only; content
+   * is untouched); Helm releases that honour `SOURCE_DATE_EPOCH` get it too; and the archive's own
+   * modification time, which `helm push` records as `org.opencontainers.image.created`, is set to
+   * `epoch`. Helm 3 before `SOURCE_DATE_EPOCH` support stamps entries with the current time, so its
+   * archives differ between runs (the `created` annotation is still the commit time).
+   */
+  async package(chartDir: string, epoch?: number): Promise<string> {
     const dest = await mkdtemp(join(this.tempDir, 'helm-package-'))
-    await runCommand(this.binary, ['package', chartDir, '--destination', dest])
+    if (epoch !== undefined) await stampTree(chartDir, epoch)
+    await runCommand(this.binary, ['package', chartDir, '--destination', dest], epoch !== undefined ? { env: { SOURCE_DATE_EPOCH: String(epoch) } } : {})
     const files = (await readdir(dest)).filter((f) => f.endsWith('.tgz'))
     if (files.length !== 1) throw new ActionError(`helm package left ${files.length} archives in ${dest}`)
-    return join(dest, files[0])
+    const archive = join(dest, files[0])
+    if (epoch !== undefined) await utimes(archive, epoch, epoch)
+    return archive
   }
 
   /**
@@ -103,4 +117,14 @@ export class Helm {
     const m = /Digest:\s*(sha256:[a-f0-9]{64})/.exec(res.stdout + res.stderr)
     return m?.[1]
   }
+}
+
+/** Sets the access and modification times of `dir` and everything under it (symlinks themselves, not their targets) to `epoch` seconds. */
+async function stampTree(dir: string, epoch: number): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name)
+    if (entry.isDirectory()) await stampTree(path, epoch)
+    else await lutimes(path, epoch, epoch)
+  }
+  await utimes(dir, epoch, epoch)
 }

@@ -28,6 +28,8 @@ export interface TestRegistry {
   seedTags(repository: string, tags: readonly string[]): Promise<void>
   /** Tags of a repository, as the registry lists them (all pages). */
   listTags(repository: string): Promise<string[]>
+  /** The OCI image manifest a tag points to, and its digest. */
+  manifest(repository: string, tag: string): Promise<{ digest: string; manifest: { annotations?: Record<string, string>; layers: { digest: string }[] } }>
   /** Deletes the manifest a tag points to (the tag disappears with it). */
   deleteTag(repository: string, tag: string): Promise<void>
   /** A bearer token with full access to `repository`, for test setup. */
@@ -220,6 +222,13 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
       if (res.status === 404) return []
       if (res.status !== 200) throw new Error(`list ${repository}: ${res.status} ${await res.text()}`)
       return ((await res.json()) as { tags: string[] | null }).tags ?? []
+    },
+    async manifest(repository, tag) {
+      const res = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+        headers: headers(repository, { Accept: 'application/vnd.oci.image.manifest.v1+json' }),
+      })
+      if (res.status !== 200) throw new Error(`manifest ${repository}:${tag}: ${res.status} ${await res.text()}`)
+      return { digest: res.headers.get('docker-content-digest') ?? '', manifest: (await res.json()) as { annotations?: Record<string, string>; layers: { digest: string }[] } }
     },
     async deleteTag(repository, tag) {
       const head = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
