@@ -101,14 +101,17 @@ class Cooldown {
   /** Secondary-limit refusals since the last answered request. */
   private streak = 0
 
+  /** @param maxMs the longest single pause. */
+  constructor(private readonly maxMs: number) {}
+
   async wait(): Promise<void> {
     for (let ms = this.until - Date.now(); ms > 0; ms = this.until - Date.now()) await sleep(ms)
   }
 
   /** A refusal: pause everyone for `retryAfterMs`, doubled per refusal in a row, capped. */
-  refused(retryAfterMs: number, scale: number): void {
+  refused(retryAfterMs: number): void {
     this.streak++
-    const ms = Math.min(retryAfterMs * 2 ** (this.streak - 1), MAX_COOLDOWN_MS / scale)
+    const ms = Math.min(retryAfterMs * 2 ** (this.streak - 1), this.maxMs)
     this.until = Math.max(this.until, Date.now() + ms)
   }
 
@@ -129,7 +132,7 @@ export class PackagesClient {
 
   constructor(private readonly options: PackagesClientOptions) {
     const scale = timeScale()
-    const cooldown = new Cooldown()
+    const cooldown = new Cooldown(MAX_COOLDOWN_MS / scale)
     const write = new Bottleneck.Group({ maxConcurrent: 1, minTime: Math.ceil(WRITE_INTERVAL_MS / scale) })
     // Innermost hook (plugins apply in order and later hooks wrap earlier ones), so it sees every
     // attempt, the plugins' retries included.
@@ -149,7 +152,7 @@ export class PackagesClient {
           if (kind) this.stats.rateLimited++
           if (kind === 'secondary') {
             const retryAfter = Number(e.response?.headers?.['retry-after']) || 60
-            cooldown.refused((retryAfter * 1000) / scale, scale)
+            cooldown.refused((retryAfter * 1000) / scale)
           } else if ((e.status ?? 0) >= 500) {
             this.stats.serverErrors++
           }

@@ -79,6 +79,8 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   const seen = new Set<number>()
   let stopped: string | undefined
   let pagesLeft = 0
+  /** Listed candidates of the current page not deleted yet: what a stop leaves for later. */
+  let pending = 0
   try {
     const first = await client.listPage(1)
     walk: for (let page = first.lastPage; page >= 1; page--) {
@@ -108,35 +110,18 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
       }
       pagesLeft = page - 1
       for (const [i, version] of candidates.entries()) {
+        pending = candidates.length - i
         if (!inputs.dryRun) {
           if (lowBudget()) {
-            counts.leftForLater += candidates.length - i
             stopped = budgetStop()
             break walk
           }
-          try {
-            await client.deleteVersion(version.id)
-          } catch (error) {
-            if (error instanceof LastVersionError) {
-              if (mode === 'cleanup-all') {
-                // Everything else is gone and this one is to go too: delete the package itself.
-                await client.deletePackage()
-                counts.packageDeleted = true
-                core.info(`${error.message}; deleted package ${client.label} itself (restorable for 30 days)`)
-              } else {
-                counts.lastVersionKept = version.digest
-                core.notice(`${error.message}; kept it (mode cleanup-all deletes the whole package)`)
-                continue
-              }
-            } else {
-              if (error instanceof RateLimitStop) counts.leftForLater += candidates.length - i
-              throw error
-            }
-          }
+          if (!(await deleteOne(version))) continue
         }
         counts.deleted++
         deletedAt.push(version.createdAt)
       }
+      pending = 0
       if (reachedCutoff) {
         pagesLeft = 0
         break
@@ -145,6 +130,27 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   } catch (error) {
     if (!(error instanceof RateLimitStop)) throw error
     stopped = `Stopped because ${error.message}`
+  }
+  if (stopped) counts.leftForLater = pending
+
+  /** Deletes one version; false when it is kept (the package's last version, outside cleanup-all). */
+  async function deleteOne(version: PackageVersion): Promise<boolean> {
+    try {
+      await client.deleteVersion(version.id)
+      return true
+    } catch (error) {
+      if (!(error instanceof LastVersionError)) throw error
+      if (mode !== 'cleanup-all') {
+        counts.lastVersionKept = version.digest
+        core.notice(`${error.message}; kept it (mode cleanup-all deletes the whole package)`)
+        return false
+      }
+      // Everything else is gone and this one is to go too: delete the package itself.
+      await client.deletePackage()
+      counts.packageDeleted = true
+      core.info(`${error.message}; deleted package ${client.label} itself (restorable for 30 days)`)
+      return true
+    }
   }
 
   function budgetStop(): string {
