@@ -62,12 +62,20 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
   return raw as T
 }
 
-function template(name: string, fallback: string): string {
+function template(name: string, fallback: string, required: string[] = []): string {
   const raw = core.getInput(name) || fallback
   const unknown = unknownPlaceholders(raw)
   if (unknown.length) throw new InputError(name, `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `{${p}}`).join(', ')}; use {version}, {app-version} or {name}`)
+  for (const placeholder of required) {
+    if (!raw.includes(`{${placeholder}}`)) {
+      throw new InputError(name, `'${raw}' has no {${placeholder}}: every chart version needs a tag of its own (e.g. v{version} or {name}-{version})`)
+    }
+  }
   return raw
 }
+
+/** The longest `max-age-days` accepted: ten years, longer than GitHub Packages has existed. */
+export const MAX_AGE_DAYS_LIMIT = 3650
 
 /**
  * Reads the `INPUT_*` environment into {@link Inputs}, masking every secret first.
@@ -111,8 +119,10 @@ export function readInputs(): Inputs {
   if (rangeError) throw new InputError('version-range', rangeError)
 
   const rawAge = input('max-age-days') || '7'
-  const maxAgeDays = Number(rawAge)
-  if (!Number.isFinite(maxAgeDays) || maxAgeDays < 0) throw new InputError('max-age-days', `'${rawAge}' is not a non-negative number of days`)
+  const maxAgeDays = /^\d+(\.\d+)?$/.test(rawAge) ? Number(rawAge) : NaN
+  if (!(maxAgeDays >= 0 && maxAgeDays <= MAX_AGE_DAYS_LIMIT)) {
+    throw new InputError('max-age-days', `'${rawAge}' is not a number of days from 0 to ${MAX_AGE_DAYS_LIMIT} (e.g. 7 or 0.5)`)
+  }
 
   const username = input('registry-username')
   return {
@@ -125,7 +135,7 @@ export function readInputs(): Inputs {
     includePrereleases: bool('include-prereleases'),
     versionRange,
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
-    tagFormat: template('tag-format', 'v{version}'),
+    tagFormat: template('tag-format', 'v{version}', ['version']),
     commitMessage: template('commit-message', 'chore(chart): update appVersion to {app-version}'),
     branch: input('branch') || undefined,
     plainHttp: bool('plain-http'),

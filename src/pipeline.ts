@@ -1,6 +1,6 @@
 import * as core from '@actions/core'
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises'
-import { join, relative } from 'node:path'
+import { mkdtemp, readFile, realpath, writeFile } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 import { parseChart, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
@@ -60,8 +60,10 @@ export async function runPipeline(inputs: Inputs, report: RunReport): Promise<vo
   const git = new Git(inputs.workspace)
   await git.assertRepository()
   const top = await git.topLevel()
-  const chartRel = relative(top, inputs.chartDir) || '.'
-  if (chartRel.startsWith('..')) throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
+  // git reports the top level as a real path; the workspace may be reached through a symlink
+  // (self-hosted runners, macOS /var → /private/var), so compare real paths.
+  const chartRel = relative(await realpath(top), await realPathOf(inputs.chartDir)) || '.'
+  if (chartRel.startsWith('..') || isAbsolute(chartRel)) throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
   const chartFile = `${chartRel}/Chart.yaml`
   const branch = await resolveBranch(inputs, git)
   const chartRegistry = new Map<string, RegistryClient>()
@@ -127,6 +129,16 @@ export async function runPipeline(inputs: Inputs, report: RunReport): Promise<vo
       const lintFirst = plan.steps.some((s) => s.kind === 'lint' && s.source !== 'new')
       await core.group(`Package and push: ${step.chartRef}`, () => publish(inputs, git, helm, top, chartRel, resolve(step.source), lintFirst, release, chartRegistry, report))
     }
+  }
+}
+
+/** The real path of `path`, resolving symlinks in the part that exists (the chart directory itself may not). */
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path)
+  } catch {
+    const parent = dirname(path)
+    return parent === path ? path : join(await realPathOf(parent), basename(path))
   }
 }
 

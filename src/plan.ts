@@ -1,5 +1,6 @@
 import semver from 'semver'
 import type { ChartMetadata } from './chart/chart-file.js'
+import { ActionError } from './errors.js'
 import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, type Selection } from './versions.js'
 
 /**
@@ -63,7 +64,7 @@ export async function firstFreeVersion(
     skipped.push(version)
     version = bumpVersion(version, 'patch')
   }
-  throw new Error(`chart versions ${proposed} to ${version} are all taken (tags or registry); set the chart version in Chart.yaml by hand`)
+  throw new ActionError(`chart versions ${proposed} to ${skipped[skipped.length - 1]} are all taken (tags or registry); set the chart version in Chart.yaml by hand`)
 }
 
 /** Placeholders of `tag-format` and `commit-message`. */

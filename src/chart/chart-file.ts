@@ -49,7 +49,7 @@ function load(text: string, file: string): Document.Parsed {
   return doc
 }
 
-function stringField(doc: Document.Parsed, key: string, file: string, required: boolean): string | undefined {
+function stringField(doc: Document.Parsed, text: string, key: string, file: string, required: boolean): string | undefined {
   const node = doc.get(key, true)
   if (node === undefined || node === null) {
     if (required) throw new ChartError(`${file} has no '${key}'`)
@@ -58,7 +58,29 @@ function stringField(doc: Document.Parsed, key: string, file: string, required: 
   if (!isScalar(node) || node.value === null || typeof node.value === 'object') {
     throw new ChartError(`${file}: '${key}' must be a string`)
   }
-  return String(node.value)
+  const value = String(node.value)
+  if (value !== value.trim()) {
+    const form = blockHeader(node, text) !== undefined ? ` (written as ${describeForm(node, text)}, whose value ends in a line break)` : ''
+    throw new ChartError(
+      `${file}: '${key}' is ${JSON.stringify(value)}, with white space around the version${form}; write it as a plain or quoted scalar, e.g. ${key}: "${value.trim()}"`,
+    )
+  }
+  return value
+}
+
+/** The header of a block scalar (`>-`, `|`, `>2+` …, comment dropped), or undefined for other scalars. */
+function blockHeader(node: Scalar, text: string): string | undefined {
+  if (node.type !== Scalar.BLOCK_FOLDED && node.type !== Scalar.BLOCK_LITERAL) return undefined
+  const [start, end] = node.range as Range
+  const line = text.slice(start, end).split(/\r?\n/, 1)[0]
+  return line.replace(/\s+#.*$/, '').trim()
+}
+
+/** "a folded block scalar ('>-')" and the like, for messages. */
+function describeForm(node: Scalar, text: string): string {
+  const header = blockHeader(node, text)
+  if (header === undefined) return `a ${String(node.type ?? 'plain').toLowerCase().replace('_', ' ')} scalar`
+  return `${node.type === Scalar.BLOCK_FOLDED ? 'a folded' : 'a literal'} block scalar ('${header}')`
 }
 
 /**
@@ -69,9 +91,9 @@ function stringField(doc: Document.Parsed, key: string, file: string, required: 
  */
 export function parseChart(text: string, file = 'Chart.yaml'): ChartMetadata {
   const doc = load(text, file)
-  const name = stringField(doc, 'name', file, true)!
-  const version = stringField(doc, 'version', file, true)!
-  const appVersion = stringField(doc, 'appVersion', file, false)
+  const name = stringField(doc, text, 'name', file, true)!
+  const version = stringField(doc, text, 'version', file, true)!
+  const appVersion = stringField(doc, text, 'appVersion', file, false)
   if (!semver.valid(version) || version.startsWith('v') || version.startsWith('=')) {
     throw new ChartError(`${file}: version '${version}' is not a semantic version (Helm requires SemVer 2, e.g. 1.4.2)`)
   }
@@ -99,28 +121,66 @@ function render(value: string, style: Scalar.Type | undefined): string {
 }
 
 /**
+ * The new source text of a block scalar (`>-` or `|-`) holding one line: the header and the
+ * line's indentation stay, only the line's content changes. Undefined when the scalar holds more
+ * than one non-empty line (a version never does).
+ */
+function renderBlock(source: string, value: string): string | undefined {
+  const lines = source.split(/(?<=\n)/)
+  const content = lines.map((line, i) => ({ line, i })).filter(({ line, i }) => i > 0 && line.trim() !== '')
+  if (content.length !== 1) return undefined
+  const { line, i } = content[0]
+  const indent = /^[ ]*/.exec(line)![0]
+  const eol = /\r?\n$/.exec(line)?.[0] ?? ''
+  lines[i] = `${indent}${value}${eol}`
+  return lines.join('')
+}
+
+/**
  * Returns Chart.yaml text with `version` and `appVersion` replaced, every other byte unchanged.
- * Each value keeps its quoting style (plain, single, double).
+ * Each value keeps its form: plain, single- or double-quoted, or a one-line block scalar with
+ * strip chomping (`>-`, `|-`), whose header and indentation stay.
  *
- * @throws ChartError when the text does not parse or lacks a field (see {@link parseChart}).
+ * @throws ChartError when the text does not parse or lacks a field (see {@link parseChart}), or
+ *   when a value is in a form that cannot be edited in place (a multi-line block scalar); the
+ *   message names the form and says how to write it instead.
  */
 export function setChartVersions(text: string, update: { version: string; appVersion: string }, file = 'Chart.yaml'): string {
   const doc = load(text, file)
   const edits: { range: Range; text: string }[] = []
+  const forms: string[] = []
   for (const [key, value] of [
     ['version', update.version],
     ['appVersion', update.appVersion],
   ] as const) {
     const node = doc.get(key, true)
     if (!isScalar(node) || !node.range) throw new ChartError(`${file} has no scalar '${key}' to update`)
-    edits.push({ range: node.range as Range, text: render(value, node.type) })
+    const range = node.range as Range
+    forms.push(`${key} as ${describeForm(node, text)}`)
+    if (blockHeader(node, text) !== undefined) {
+      const block = renderBlock(text.slice(range[0], range[1]), value)
+      if (block === undefined) {
+        throw new ChartError(`${file}: '${key}' is written as ${describeForm(node, text)} over several lines, which cannot be edited in place; write it on one line, e.g. ${key}: "${String(node.value).trim()}"`)
+      }
+      edits.push({ range, text: block })
+    } else {
+      edits.push({ range, text: render(value, node.type) })
+    }
   }
   edits.sort((a, b) => b.range[0] - a.range[0])
   let out = text
   for (const edit of edits) out = out.slice(0, edit.range[0]) + edit.text + out.slice(edit.range[1])
-  const check = parseChart(out, file)
-  if (check.version !== update.version || check.appVersion !== update.appVersion) {
-    throw new ChartError(`${file}: editing version/appVersion did not round-trip (got ${check.version}/${check.appVersion})`)
+  // The edit, not the user's file, is at fault if this fails: say so, and the file stays as it was.
+  let check: ChartMetadata | undefined
+  try {
+    check = parseChart(out, file)
+  } catch {
+    check = undefined
+  }
+  if (check?.version !== update.version || check?.appVersion !== update.appVersion) {
+    throw new ChartError(
+      `${file}: setting version ${update.version} and appVersion ${update.appVersion} in place (${forms.join(', ')}) would not read back as written, so Chart.yaml was left unchanged; write both as plain or quoted scalars`,
+    )
   }
   return out
 }

@@ -39,7 +39,7 @@ export interface TestRemote {
 
 /**
  * Creates a bare repository whose main holds `charts/zero-cache` with the given `version` and
- * `appVersion` (Chart.yaml otherwise as in this repository) and a README.
+ * `appVersion` (Chart.yaml otherwise as in this repository, or exactly `chartYaml`) and a README.
  */
 export function createRemote(chart: { version: string; appVersion: string; chartYaml?: string }): TestRemote {
   const root = mkdtempSync(join(tmpdir(), 'zcc-git-'))
@@ -53,10 +53,12 @@ export function createRemote(chart: { version: string; appVersion: string; chart
   git(['clone', '--quiet', dir, seed])
   cpSync(CHART_SOURCE, join(seed, 'charts/zero-cache'), { recursive: true })
   const chartFile = join(seed, 'charts/zero-cache/Chart.yaml')
-  const original = chart.chartYaml ?? readFileSync(chartFile, 'utf8')
+  // A given Chart.yaml is written as it is (tests of unusual forms); otherwise the repository's
+  // own, with version and appVersion set.
   writeFileSync(
     chartFile,
-    original.replace(/^version:.*$/m, `version: ${chart.version}`).replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`),
+    chart.chartYaml ??
+      readFileSync(chartFile, 'utf8').replace(/^version:.*$/m, `version: ${chart.version}`).replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`),
   )
   writeFileSync(join(seed, 'README.md'), '# charts\n')
   const id = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com']

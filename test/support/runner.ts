@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { constants as osConstants, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { gitEnv } from './git.js'
@@ -52,6 +52,12 @@ export async function runAction(options: {
   home: string
   context?: RunContext
   env?: Record<string, string>
+  /** Directories put first on PATH, before helm (e.g. a wrapper that injects faults). */
+  pathPrepend?: string[]
+  /** Called once the action's process has started: fault tests kill its process group by this pid. */
+  onSpawn?: (child: ChildProcess) => void
+  /** `RUNNER_TEMP`; a fresh directory when not given. */
+  runnerTemp?: string
 }): Promise<ActionRun> {
   const tmp = mkdtempSync(join(tmpdir(), 'zcc-runner-'))
   const outputFile = join(tmp, 'output')
@@ -61,13 +67,13 @@ export async function runAction(options: {
   const ctx = { actor: 'ci-user', token: 'ghs_test-token-not-real', apiUrl: 'http://127.0.0.1:9/api', ...options.context }
   const env: NodeJS.ProcessEnv = {
     ...gitEnv(options.home),
-    PATH: `${options.helmDir ?? HELM4_DIR}:${process.env.PATH}`,
+    PATH: [...(options.pathPrepend ?? []), options.helmDir ?? HELM4_DIR, process.env.PATH].join(':'),
     GITHUB_ACTIONS: 'true',
     CI: 'true',
     GITHUB_OUTPUT: outputFile,
     GITHUB_STEP_SUMMARY: summaryFile,
     GITHUB_WORKSPACE: options.workspace,
-    RUNNER_TEMP: join(tmp, 'runner-temp'),
+    RUNNER_TEMP: options.runnerTemp ?? join(tmp, 'runner-temp'),
     GITHUB_REF: 'refs/heads/main',
     GITHUB_REF_NAME: 'main',
     GITHUB_REPOSITORY: 'acme/zero-cache-chart',
@@ -84,7 +90,10 @@ export async function runAction(options: {
     if (!(name in actionYaml.inputs)) throw new Error(`test passes input '${name}', which action.yml does not declare`)
   }
   mkdirSync(env.RUNNER_TEMP!, { recursive: true })
-  const child = spawn(process.execPath, [DIST], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'] })
+  // Its own process group, as a runner's step has: a fault test can kill the action with every
+  // child it started (git, helm), as a dying runner would.
+  const child = spawn(process.execPath, [DIST], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  options.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
   child.stdout.on('data', (d) => {
@@ -92,7 +101,7 @@ export async function runAction(options: {
     if (process.env.ZCC_TEST_STREAM) process.stderr.write(d)
   })
   child.stderr.on('data', (d) => (stderr += d))
-  const exitCode: number = await new Promise((r) => child.on('close', (code) => r(code ?? -1)))
+  const exitCode: number = await new Promise((r) => child.on('close', (code, signal) => r(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : -1))))
   return {
     exitCode,
     stdout,

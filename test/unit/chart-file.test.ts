@@ -35,6 +35,33 @@ describe('setChartVersions', () => {
     expect(setChartVersions(text, { version: '1.0.1', appVersion: '1.10.0' })).toContain('appVersion: 1.10.0\n')
   })
 
+  it.each([
+    ['>-', '  '],
+    ['|-', '    '],
+    ['>- # the upstream tag', '  '],
+    ['>2-', '  '],
+  ])('edits a one-line block scalar %s in place, keeping header and indentation', (header, indent) => {
+    const text = `apiVersion: v2\nname: x\nversion: >-\n  1.0.0\nappVersion: ${header}\n${indent}0.26.1\ndescription: d\n`
+    expect(setChartVersions(text, { version: '1.0.1', appVersion: '1.9.0' })).toBe(
+      `apiVersion: v2\nname: x\nversion: >-\n  1.0.1\nappVersion: ${header}\n${indent}1.9.0\ndescription: d\n`,
+    )
+  })
+
+  it('edits a block scalar at the end of the file and with CRLF', () => {
+    expect(setChartVersions('name: x\nversion: 1.0.0\nappVersion: |-\n  0.26.1', { version: '1.0.1', appVersion: '1.9.0' })).toBe(
+      'name: x\nversion: 1.0.1\nappVersion: |-\n  1.9.0',
+    )
+    expect(setChartVersions('name: x\r\nversion: 1.0.0\r\nappVersion: >-\r\n  0.26.1\r\n', { version: '1.0.1', appVersion: '1.9.0' })).toBe(
+      'name: x\r\nversion: 1.0.1\r\nappVersion: >-\r\n  1.9.0\r\n',
+    )
+  })
+
+  it('refuses a block scalar over several lines, naming the form', () => {
+    // A folded scalar over two lines ("0.26 .1"): refused by name, never mangled.
+    const text = 'name: x\nversion: 1.0.0\nappVersion: >-\n  0.26\n  .1\n'
+    expect(() => setChartVersions(text, { version: '1.0.1', appVersion: '1.9.0' })).toThrow(/'appVersion' is written as a folded block scalar \('>-'\) over several lines/)
+  })
+
   it('keeps CRLF line endings', () => {
     const text = 'apiVersion: v2\r\nname: x\r\nversion: 1.0.0\r\nappVersion: "1.0.0"\r\n'
     expect(setChartVersions(text, { version: '1.0.1', appVersion: '1.1.0' })).toBe('apiVersion: v2\r\nname: x\r\nversion: 1.0.1\r\nappVersion: "1.1.0"\r\n')
@@ -56,6 +83,10 @@ describe('parseChart', () => {
     ['apiVersion: v2\nname: x\nversion: v1.0.0\nappVersion: "1.0.0"\n', /version 'v1.0.0' is not a semantic version/],
     ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: latest\n', /appVersion 'latest' is not a semantic version/],
     ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: [1]\n', /'appVersion' must be a string/],
+    // Clip and keep chomping put a line break into the value: Helm would render "0.26.1\n" as the image tag.
+    ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: >\n  0.26.1\n', /'appVersion' is "0.26.1\\n", with white space around the version \(written as a folded block scalar \('>'\), whose value ends in a line break\)/],
+    ['apiVersion: v2\nname: x\nversion: |+\n  1.0.0\n\nappVersion: "1"\n', /'version' is "1.0.0\\n\\n", .*a literal block scalar \('\|\+'\)/],
+    ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: " 0.26.1"\n', /'appVersion' is " 0.26.1", with white space around the version; write it as a plain or quoted scalar, e.g. appVersion: "0.26.1"/],
   ])('rejects %j', (text, message) => {
     expect(() => parseChart(text, 'Chart.yaml')).toThrow(message)
   })

@@ -1,0 +1,44 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readInputs } from '../../src/inputs.js'
+
+/** readInputs() reads INPUT_* as a runner sets them; each case sets a valid base plus one input. */
+const BASE: Record<string, string> = { MODE: 'pipeline', IMAGE: 'rocicorp/zero', 'OCI-REPO': 'oci://ghcr.io/acme/charts' }
+
+describe('readInputs', () => {
+  let saved: NodeJS.ProcessEnv
+  beforeEach(() => {
+    saved = { ...process.env }
+    for (const key of Object.keys(process.env)) if (key.startsWith('INPUT_')) delete process.env[key]
+  })
+  afterEach(() => {
+    process.env = saved
+  })
+  const read = (inputs: Record<string, string>) => {
+    for (const [k, v] of Object.entries({ ...BASE, ...inputs })) process.env[`INPUT_${k.toUpperCase()}`] = v
+    return readInputs()
+  }
+
+  it.each([
+    [{ 'tag-format': 'release' }, "input 'tag-format': 'release' has no {version}: every chart version needs a tag of its own"],
+    [{ 'tag-format': '{name}-{app-version}' }, "input 'tag-format': '{name}-{app-version}' has no {version}"],
+    [{ 'tag-format': 'v{chart}' }, "input 'tag-format': unknown placeholder {chart}"],
+    [{ 'max-age-days': '1e9' }, "input 'max-age-days': '1e9' is not a number of days from 0 to 3650"],
+    [{ 'max-age-days': '4000' }, "input 'max-age-days': '4000' is not a number of days from 0 to 3650"],
+    [{ 'max-age-days': '-1' }, "input 'max-age-days': '-1' is not a number"],
+    [{ 'max-age-days': 'Infinity' }, "input 'max-age-days': 'Infinity' is not a number"],
+    [{ 'max-age-days': '0x10' }, "input 'max-age-days': '0x10' is not a number"],
+    [{ 'dry-run': 'yes' }, "input 'dry-run': 'yes' is not a boolean"],
+    [{ mode: 'everything' }, "input 'mode': 'everything' is not one of pipeline, prune, cleanup-all"],
+  ])('rejects %o', (inputs, message) => {
+    expect(() => read(inputs)).toThrow(message)
+  })
+
+  it.each([
+    [{ 'tag-format': '{name}-{version}' }, 'tagFormat', '{name}-{version}'],
+    [{ 'max-age-days': '0.5' }, 'maxAgeDays', 0.5],
+    [{ 'max-age-days': '3650' }, 'maxAgeDays', 3650],
+    [{ 'max-age-days': '' }, 'maxAgeDays', 7],
+  ])('accepts %o', (inputs, key, value) => {
+    expect(read(inputs)[key as keyof ReturnType<typeof readInputs>]).toEqual(value)
+  })
+})
