@@ -45,6 +45,8 @@ export interface PruneReport {
   packageDeleted?: boolean
   /** prune kept this digest: it was the package's last version, which GitHub does not delete alone. */
   lastVersionKept?: string
+  /** Digests GitHub refuses to delete (public, more than 5,000 downloads): kept, with a notice. */
+  retained: string[]
 }
 
 /** A fresh report for a run. */
@@ -129,8 +131,11 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
         [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
       ])
       if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
-      if (p.packageDeleted) s.addRaw(`The last version went with the package itself (GitHub deletes a package's last version only that way); it can be restored for 30 days.`, true)
+      if (p.packageDeleted) s.addRaw(`The last tagged version went with the package itself (GitHub deletes a package's last tagged version only that way); it can be restored for 30 days.`, true)
       if (p.lastVersionKept) s.addRaw(`Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode cleanup-all).`, true)
+      if (p.retained.length) {
+        s.addRaw(`Kept ${p.retained.length} version${p.retained.length > 1 ? 's' : ''} that GitHub does not delete (public, more than 5,000 downloads; only GitHub Support can): ${p.retained.map(code).join(', ')}`, true)
+      }
       if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
     }
   }

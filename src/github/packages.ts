@@ -47,11 +47,25 @@ const MAX_COOLDOWN_MS = 15 * 60_000
 export class RateLimitStop extends GitHubApiError {}
 
 /**
- * GitHub refused to delete a package's only remaining version (HTTP 400 "You cannot delete the last
- * version of a package. You must delete the package instead."; GitHub's OpenAPI description does not
- * declare this 400). Only deleting the package itself removes it.
+ * GitHub refused to delete a version because it is the package's last one that counts: for container
+ * packages the last *tagged* version (HTTP 400 "You cannot delete the last tagged version of a
+ * package. You must delete the package instead."), for other package types the last version ("…the
+ * last version of a package…"). GitHub's OpenAPI description declares neither 400 (sources in
+ * ../shared/FACTS.md). Only deleting the package itself removes it.
  */
 export class LastVersionError extends GitHubApiError {}
+
+/**
+ * GitHub refuses to delete this at all: a version of a public package downloaded more than 5,000
+ * times, or a public package holding such a version (HTTP 400 "Publicly visible package versions with
+ * more than 5000 downloads cannot be deleted…"; GitHub docs, "Deleting and restoring a package").
+ * Only GitHub Support can; prune and cleanup-all keep it and say so.
+ */
+export class UndeletableError extends GitHubApiError {}
+
+/** GitHub's 400 messages that refuse a delete for good reason, not for a bad request. */
+const LAST_VERSION_MESSAGE = /cannot delete the last (tagged )?version of a package/i
+const HIGH_DOWNLOADS_MESSAGE = /more than 5,?000 downloads cannot be deleted/i
 
 /** A page of versions and the paging facts from its `Link` header. */
 export interface VersionPage {
@@ -93,6 +107,23 @@ export function rateLimitKind(error: HttpError): 'primary' | 'secondary' | undef
   if (String(headers['x-ratelimit-remaining']) === '0') return 'primary'
   if (headers['retry-after'] !== undefined || error.status === 429) return 'secondary'
   return undefined
+}
+
+/** A `package-version` of GitHub's API as prune reads it, or undefined when a field it needs is missing. */
+function toPackageVersion(raw: unknown): PackageVersion | undefined {
+  const v = raw as { id?: unknown; name?: unknown; created_at?: unknown; metadata?: { container?: { tags?: unknown } } } | null
+  if (typeof v !== 'object' || v === null || typeof v.id !== 'number' || typeof v.name !== 'string' || typeof v.created_at !== 'string') return undefined
+  const createdAt = new Date(v.created_at)
+  if (Number.isNaN(createdAt.getTime())) return undefined
+  const tags = v.metadata?.container?.tags
+  return { id: v.id, digest: v.name, createdAt, tags: Array.isArray(tags) ? tags.filter((t): t is string => typeof t === 'string') : [] }
+}
+
+/** An error message from GitHub as it can be shown: an HTML page (a proxy's or GitHub's own 5xx) is summarised, not dumped. */
+function errorText(message: string): string {
+  const text = message.trim()
+  if (/^<|<html|<!doctype/i.test(text) || text.length > 300) return `an answer that is not GitHub's JSON (${text.length} characters, starting ${JSON.stringify(text.slice(0, 40))})`
+  return text
 }
 
 /** One pause shared by every request of a client: set by a secondary-limit refusal, cleared by time. */
@@ -196,6 +227,12 @@ export class PackagesClient {
     if (limit !== undefined) this.limit = Number(limit)
   }
 
+  /** An answer whose body is not what GitHub documents: name the endpoint and status, never dump the body. */
+  private malformed(endpoint: string, status: number, data: unknown, expected: string): GitHubApiError {
+    const got = typeof data === 'string' ? `${Buffer.byteLength(data)} bytes of text that is not JSON` : Array.isArray(data) ? 'a list of another shape' : `a ${typeof data} of another shape`
+    return new GitHubApiError(`${endpoint} answered HTTP ${status} with ${got}, not ${expected}; GitHub or a proxy in front of it is misbehaving; the next run will try again`, status)
+  }
+
   private get pkg(): string {
     return `${this.options.owner}/${this.options.packageName}`
   }
@@ -215,7 +252,7 @@ export class PackagesClient {
     if (status === 401) throw new GitHubApiError(`could not ${action} ${who}: github-token was rejected (HTTP 401)`, 401)
     if (status === 403) throw new GitHubApiError(`could not ${action} ${who}: forbidden (HTTP 403); ${perm}`, 403)
     if (status === 404) throw new GitHubApiError(`could not ${action} ${who}: not found (HTTP 404); check oci-repo and the chart name, or the token cannot see the package (${perm})`, 404)
-    throw new GitHubApiError(`could not ${action} ${who}: ${e.message ?? String(error)}${status ? ` (HTTP ${status})` : ''}`, status)
+    throw new GitHubApiError(`could not ${action} ${who}: ${errorText(e.message ?? String(error))}${status ? ` (HTTP ${status})` : ''}`, status)
   }
 
   /**
@@ -226,8 +263,13 @@ export class PackagesClient {
     if (!this.base) {
       try {
         const res = await this.octokit.request('GET /users/{username}', { username: this.options.owner })
-        this.base = res.data.type === 'Organization' ? `/orgs/${this.options.owner}` : `/users/${this.options.owner}`
+        const type = typeof res.data === 'object' && res.data !== null ? (res.data as { type?: unknown }).type : undefined
+        if (type !== 'Organization' && type !== 'User') {
+          throw this.malformed(`GET /users/${this.options.owner}`, res.status, res.data, "a user or organization with a 'type'")
+        }
+        this.base = type === 'Organization' ? `/orgs/${this.options.owner}` : `/users/${this.options.owner}`
       } catch (error) {
+        if (error instanceof GitHubApiError) throw error
         this.fail(error, 'look up the owner of')
       }
     }
@@ -249,20 +291,22 @@ export class PackagesClient {
       })
       const link = String(res.headers.link ?? '')
       const last = /<[^>]*[?&]page=(\d+)[^>]*>;\s*rel="last"/.exec(link)
-      const data = res.data as { id: number; name: string; created_at: string; metadata?: { container?: { tags?: string[] } } }[]
-      return {
-        versions: data.map((v) => ({ id: v.id, digest: v.name, createdAt: new Date(v.created_at), tags: v.metadata?.container?.tags ?? [] })),
-        lastPage: last ? Number(last[1]) : page,
+      const versions = Array.isArray(res.data) ? res.data.map(toPackageVersion) : undefined
+      if (!versions || versions.includes(undefined)) {
+        throw this.malformed(`GET ${base}/packages/container/${encodeURIComponent(this.options.packageName)}/versions?page=${page}`, res.status, res.data, 'a list of package versions (id, name, created_at)')
       }
+      return { versions: versions as PackageVersion[], lastPage: last ? Number(last[1]) : page }
     } catch (error) {
+      if (error instanceof GitHubApiError) throw error
       this.fail(error, 'list the versions of')
     }
   }
 
   /**
    * Deletes one version: `DELETE {base}/packages/container/{name}/versions/{id}` (204). A 404 (already
-   * gone, e.g. deleted by a concurrent run) counts as done. Throws {@link RateLimitStop} when the
-   * rate limits refuse it, {@link GitHubApiError} otherwise.
+   * gone, e.g. deleted by a concurrent run) counts as done. Throws {@link LastVersionError} for the
+   * package's last (tagged) version, {@link UndeletableError} for a public version with more than
+   * 5,000 downloads, {@link RateLimitStop} when the rate limits refuse it, {@link GitHubApiError} otherwise.
    */
   async deleteVersion(id: number): Promise<void> {
     const base = await this.ownerBase()
@@ -274,8 +318,12 @@ export class PackagesClient {
     } catch (error) {
       const e = error as HttpError
       if (e.status === 404) return
-      if (e.status === 400 && /last version of a package/i.test(e.message ?? '')) {
-        throw new LastVersionError(`GitHub does not delete the last version (${id}) of ${this.pkg} on its own: only deleting the package removes it`, 400)
+      if (e.status === 400 && HIGH_DOWNLOADS_MESSAGE.test(e.message ?? '')) {
+        throw new UndeletableError(`GitHub does not delete version ${id} of ${this.pkg}: it is public and has more than 5,000 downloads (only GitHub Support can delete it)`, 400)
+      }
+      if (e.status === 400 && LAST_VERSION_MESSAGE.test(e.message ?? '')) {
+        const what = /tagged/i.test(e.message ?? '') ? 'last tagged version' : 'last version'
+        throw new LastVersionError(`GitHub does not delete the ${what} (${id}) of ${this.pkg} on its own: only deleting the package removes it`, 400)
       }
       this.fail(error, `delete version ${id} of`)
     }
@@ -284,14 +332,19 @@ export class PackagesClient {
   /**
    * Deletes the package itself, every version with it: `DELETE {base}/packages/container/{name}`
    * (204; "Delete a package for an organization/user"). Restorable for 30 days, as GitHub's
-   * "Deleting and restoring a package" says. A 404 (already gone) counts as done.
+   * "Deleting and restoring a package" says. A 404 (already gone) counts as done. Throws
+   * {@link UndeletableError} for a public package holding a version with more than 5,000 downloads.
    */
   async deletePackage(): Promise<void> {
     const base = await this.ownerBase()
     try {
       await this.octokit.request(`DELETE ${base}/packages/container/{package_name}`, { package_name: this.options.packageName })
     } catch (error) {
-      if ((error as HttpError).status === 404) return
+      const e = error as HttpError
+      if (e.status === 404) return
+      if (e.status === 400 && HIGH_DOWNLOADS_MESSAGE.test(e.message ?? '')) {
+        throw new UndeletableError(`GitHub does not delete package ${this.pkg}: it is public and a version of it has more than 5,000 downloads (only GitHub Support can delete it)`, 400)
+      }
       this.fail(error, 'delete')
     }
   }

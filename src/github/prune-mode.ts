@@ -5,7 +5,7 @@ import type { Inputs } from '../inputs.js'
 import type { PruneReport, RunReport } from '../report.js'
 import { parseOciRepository } from '../upstream/reference.js'
 import { isIndexMediaType, RegistryClient } from '../upstream/registry.js'
-import { LastVersionError, PackagesClient, RateLimitStop } from './packages.js'
+import { LastVersionError, PackagesClient, RateLimitStop, UndeletableError } from './packages.js'
 import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune.js'
 
 /**
@@ -53,7 +53,7 @@ export async function runPruneMode(inputs: Inputs, report: RunReport): Promise<v
 
 async function prune(inputs: Inputs, report: RunReport, chartName: string, mode: 'prune' | 'cleanup-all'): Promise<void> {
   const target = resolvePackage(inputs, chartName)
-  const counts: PruneReport = { package: '', deleted: 0, taggedKept: 0, youngKept: 0, protectedKept: 0, leftForLater: 0 }
+  const counts: PruneReport = { package: '', deleted: 0, taggedKept: 0, youngKept: 0, protectedKept: 0, leftForLater: 0, retained: [] }
   report.prune = counts
   if ('skip' in target) {
     counts.package = `${inputs.ociRepo.url}/${chartName}`
@@ -81,6 +81,9 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   let pagesLeft = 0
   /** Listed candidates of the current page not deleted yet: what a stop leaves for later. */
   let pending = 0
+  /** cleanup-all: the version GitHub refused as the last tagged one, deleted with the package at the end. */
+  let deferred: PackageVersion | undefined
+  let deferredSettled = false
   try {
     const first = await client.listPage(1)
     walk: for (let page = first.lastPage; page >= 1; page--) {
@@ -127,29 +130,55 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
         break
       }
     }
+    // cleanup-all: GitHub refused the last tagged version alone; every other version is gone now,
+    // so the package itself goes, and that version with it.
+    if (deferred && !stopped) {
+      try {
+        await client.deletePackage()
+        counts.packageDeleted = true
+        counts.deleted++
+        deletedAt.push(deferred.createdAt)
+        core.info(`deleted package ${client.label} itself, and version ${deferred.id} with it (restorable for 30 days)`)
+      } catch (error) {
+        if (!(error instanceof UndeletableError)) throw error
+        retain(deferred, error)
+      }
+      deferredSettled = true
+    }
   } catch (error) {
     if (!(error instanceof RateLimitStop)) throw error
     stopped = `Stopped because ${error.message}`
   }
-  if (stopped) counts.leftForLater = pending
+  if (stopped) counts.leftForLater = pending + (deferred && !deferredSettled ? 1 : 0)
 
-  /** Deletes one version; false when it is kept (the package's last version, outside cleanup-all). */
+  /** Keeps a version GitHub will not delete, with a notice. */
+  function retain(version: PackageVersion, error: Error): void {
+    counts.retained.push(version.digest)
+    core.notice(`${error.message}; kept ${version.digest}${version.tags.length ? ` (${version.tags.join(', ')})` : ''}`)
+  }
+
+  /**
+   * Deletes one version; false when it is kept (GitHub will not delete it) or, in cleanup-all,
+   * deferred (the last tagged version, which goes with the package at the end).
+   */
   async function deleteOne(version: PackageVersion): Promise<boolean> {
     try {
       await client.deleteVersion(version.id)
       return true
     } catch (error) {
+      if (error instanceof UndeletableError) {
+        retain(version, error)
+        return false
+      }
       if (!(error instanceof LastVersionError)) throw error
       if (mode !== 'cleanup-all') {
         counts.lastVersionKept = version.digest
         core.notice(`${error.message}; kept it (mode cleanup-all deletes the whole package)`)
         return false
       }
-      // Everything else is gone and this one is to go too: delete the package itself.
-      await client.deletePackage()
-      counts.packageDeleted = true
-      core.info(`${error.message}; deleted package ${client.label} itself (restorable for 30 days)`)
-      return true
+      deferred = version
+      core.info(`${error.message}; it goes with the package once every other version is deleted`)
+      return false
     }
   }
 
@@ -164,7 +193,8 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   }
   const verb = inputs.dryRun ? 'would delete' : 'deleted'
   core.info(
-    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} that tagged versions depend on; ` +
+    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} that tagged versions depend on, ` +
+      `${counts.retained.length} that GitHub does not delete; ` +
       `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
   )
   if (stopped) {

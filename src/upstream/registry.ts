@@ -172,9 +172,9 @@ export class RegistryClient {
         continue
       }
       if (res.status !== 200) throw await this.statusError(res, 'list the tags of')
-      const body = (await res.json()) as { tags?: unknown }
-      if (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags)) {
-        throw new RegistryError(`${this.name}: tags/list answered without a 'tags' array`)
+      const body = await this.readJson<{ tags?: unknown }>(res, url)
+      if (typeof body !== 'object' || body === null || (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags))) {
+        throw new RegistryError(`${this.name}: GET ${new URL(url).pathname} answered HTTP 200 without a 'tags' array; the registry or a proxy in front of it is misbehaving`, 200)
       }
       for (const tag of (body.tags as unknown[] | null | undefined) ?? []) if (typeof tag === 'string') tags.push(tag)
       const next = nextLink(res.headers.get('link'))
@@ -217,7 +217,11 @@ export class RegistryClient {
     const res = await this.request('GET', `${this.base}/v2/${this.ref.repository}/manifests/${reference}`, { Accept: MANIFEST_ACCEPT })
     if (res.status === 404) return undefined
     if (res.status !== 200) throw await this.statusError(res, `read manifest '${reference}' of`)
-    const manifest = (await res.json()) as OciManifest
+    const url = `${this.base}/v2/${this.ref.repository}/manifests/${reference}`
+    const manifest = await this.readJson<OciManifest>(res, url)
+    if (typeof manifest !== 'object' || manifest === null || Array.isArray(manifest)) {
+      throw new RegistryError(`${this.name}: GET ${new URL(url).pathname} answered HTTP 200 with JSON that is not a manifest`, 200)
+    }
     return { mediaType: res.headers.get('content-type') ?? manifest.mediaType, manifest }
   }
 
@@ -282,12 +286,41 @@ export class RegistryClient {
       )
     }
     if (res.status !== 200) throw await this.statusError(res, 'get a token for')
-    const body = (await res.json()) as { token?: string; access_token?: string }
-    const token = body.token ?? body.access_token
-    if (!token) throw new RegistryError(`${this.name}: the token service ${realm.host} answered without a token`)
+    // Never quote this body in an error: a truncated answer may still hold part of a token.
+    const body = await this.readJson<{ token?: unknown; access_token?: unknown }>(res, realm.toString(), { secret: true })
+    const token = typeof body === 'object' && body !== null ? (body.token ?? body.access_token) : undefined
+    if (typeof token !== 'string' || !token) {
+      throw new RegistryError(`${this.name}: the token service ${realm.host} answered HTTP 200 without a token (GET ${realm.pathname})`, 200)
+    }
     core.setSecret(token)
     this.authorization = `Bearer ${token}`
     return true
+  }
+
+  /**
+   * Reads a JSON answer. A body that cannot be read or parsed (an HTML error page behind a proxy,
+   * a truncated body) becomes a RegistryError naming the endpoint and the status, quoting the
+   * start of the body unless it may hold a secret.
+   */
+  private async readJson<T>(res: Awaited<ReturnType<typeof fetch>>, url: string, options: { secret?: boolean } = {}): Promise<T> {
+    const endpoint = `GET ${new URL(url).host}${new URL(url).pathname}`
+    let text: string
+    try {
+      text = await res.text()
+    } catch (error) {
+      throw this.transportError(error, url, `reading the answer of ${endpoint} (HTTP ${res.status})`)
+    }
+    try {
+      return JSON.parse(text) as T
+    } catch {
+      const type = res.headers.get('content-type') ?? 'no content type'
+      const start = options.secret ? '' : `, starting ${JSON.stringify(text.slice(0, 60).replace(/\s+/g, ' '))}`
+      throw new RegistryError(
+        `${this.name}: ${endpoint} answered HTTP ${res.status} with a body that is not JSON (${type}, ${Buffer.byteLength(text)} bytes${start}); ` +
+          'the registry or a proxy in front of it is misbehaving; the next run will try again',
+        res.status,
+      )
+    }
   }
 
   private async statusError(res: Awaited<ReturnType<typeof fetch>>, action: string): Promise<RegistryError> {
@@ -315,7 +348,7 @@ export class RegistryClient {
     }
   }
 
-  private transportError(error: unknown, url: string): RegistryError {
+  private transportError(error: unknown, url: string, during?: string): RegistryError {
     const cause = (error as { cause?: { statusCode?: number; code?: string; message?: string } }).cause
     const host = new URL(url).host
     if (cause?.statusCode) {
@@ -326,6 +359,6 @@ export class RegistryClient {
     }
     const reason = cause?.code ?? cause?.message ?? (error as Error).message
     const hint = !this.options.plainHttp && /ECONNRESET|EPROTO|ERR_SSL/.test(String(reason)) ? ' (is it a plain-HTTP registry? then set plain-http: true)' : ''
-    return new RegistryError(`${this.name}: cannot reach ${host}: ${reason}${hint}`)
+    return new RegistryError(during ? `${this.name}: ${host} broke off ${during}: ${reason}; the next run will try again` : `${this.name}: cannot reach ${host}: ${reason}${hint}`)
   }
 }

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createHash } from 'node:crypto'
 import { createRemote, type TestRemote } from '../support/git.js'
-import { GitHubApiDouble, LAST_VERSION, validateResponse, type StoredVersion } from '../support/github-api.js'
+import { GitHubApiDouble, HIGH_DOWNLOADS, HIGH_DOWNLOADS_PACKAGE, LAST_TAGGED, validateResponse, type ApiFault, type StoredVersion } from '../support/github-api.js'
 import { REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, type TestRegistry } from '../support/registry.js'
 import { runAction, type ActionRun } from '../support/runner.js'
 
@@ -113,22 +113,73 @@ describe('prune and cleanup-all', () => {
     expect(r.exitCode, explain(r, api)).toBe(0)
     expect(r.outputs.pruned).toBe('200')
     expect(left()).toEqual([])
-    // GitHub refuses to delete the last version alone (400); the package itself goes instead.
+    expect(api.hasPackage('acme', name)).toBe(false)
+    // GitHub refuses to delete the last *tagged* version alone (400); the untagged versions still go
+    // one by one, and then the package itself, with that version.
     const deletes = api.log.filter((l) => l.method === 'DELETE')
     expect(deletes.filter((l) => l.status === 400)).toHaveLength(1)
+    expect(deletes.filter((l) => l.status === 204)).toHaveLength(200)
     expect(deletes.at(-1)).toEqual({ method: 'DELETE', path: `/orgs/acme/packages/container/${encodeURIComponent(name)}`, status: 204 })
-    expect(r.summary).toContain('The last version went with the package itself')
+    expect(r.summary).toContain('The last tagged version went with the package itself')
   })
 
-  it('prune keeps the last version of a package whose versions are all old and untagged', async () => {
+  it('cleanup-all of a package with no tagged version deletes version by version, not the package', async () => {
+    const { run, left, name } = await setup('User', { old: 7, young: 3, tagged: 0 })
+    const r = await run({ mode: 'cleanup-all', confirm: name })
+    expect(r.exitCode, explain(r, api)).toBe(0)
+    expect(r.outputs.pruned).toBe('10')
+    expect(left()).toEqual([])
+    expect(api.log.filter((l) => l.method === 'DELETE').map((l) => l.status)).toEqual(Array(10).fill(204))
+  })
+
+  it('prune deletes the last version when it is untagged: GitHub counts tagged versions only', async () => {
     const { run, left } = await setup('User', { old: 12, young: 0, tagged: 0 })
     const r = await run({ mode: 'prune' })
     expect(r.exitCode, explain(r, api)).toBe(0)
-    expect(r.outputs.pruned).toBe('11')
-    expect(left()).toHaveLength(1)
+    expect(r.outputs.pruned).toBe('12')
+    expect(left()).toEqual([])
     expect(api.log.filter((l) => l.method === 'DELETE' && !l.path.includes('/versions/'))).toEqual([])
-    expect(r.log).toMatch(/::notice::GitHub does not delete the last version \(\d+\) of octo-user\/zero-cache-chart-\d+\/zero-cache on its own/)
-    expect(r.summary).toContain(`Kept ${left()[0].digest}`)
+    expect(api.log.filter((l) => l.status === 400)).toEqual([])
+  })
+
+  it('keeps versions GitHub will not delete (public, more than 5,000 downloads), with a notice, and stays green', async () => {
+    // prune: an old untagged version pulled 12,000 times.
+    const p = await setup('Organization', { old: 0, young: 0, tagged: 1 })
+    const popular = { digest: digest('popular'), createdAt: daysAgo(90), tags: [], downloads: 12_000 }
+    api.addPackage('acme', 'Organization', p.name, [...versions({ old: 6, young: 0, tagged: 1 }, 'pop'), popular])
+    const r = await p.run({ mode: 'prune' })
+    expect(r.exitCode, explain(r, api)).toBe(0)
+    expect(r.outputs.pruned).toBe('6')
+    expect(p.left().map((v) => v.digest)).toContain(popular.digest)
+    expect(r.log).toMatch(/::notice::GitHub does not delete version \d+ of acme\/zero-cache-chart-\d+\/zero-cache: it is public and has more than 5,000 downloads/)
+    expect(r.summary).toContain('Kept 1 version that GitHub does not delete')
+    expect(api.violations).toEqual([])
+    await api.stop()
+
+    // cleanup-all: the popular version is the last tagged one, so the package cannot go either.
+    const c = await setup('Organization', { old: 4, young: 0, tagged: 0 })
+    api.addPackage('acme', 'Organization', c.name, [...versions({ old: 4, young: 1, tagged: 0 }, 'c'), { ...popular, tags: ['1.0.0'] }])
+    const r2 = await c.run({ mode: 'cleanup-all', confirm: c.name })
+    expect(r2.exitCode, explain(r2, api)).toBe(0)
+    expect(r2.outputs.pruned).toBe('5')
+    expect(c.left().map((v) => v.digest)).toEqual([popular.digest])
+    expect(api.log.filter((l) => l.status === 400)).toHaveLength(1)
+    expect(r2.summary).toContain('Kept 1 version that GitHub does not delete')
+  })
+
+  it('cleanup-all keeps the package when GitHub refuses to delete it (a popular untagged version)', async () => {
+    const { run, left, name } = await setup('User', { old: 0, young: 0, tagged: 0 })
+    api.addPackage('octo-user', 'User', name, [
+      { digest: digest('tagged'), createdAt: daysAgo(3), tags: ['2.0.0'] },
+      { digest: digest('popular-untagged'), createdAt: daysAgo(60), tags: [], downloads: 9_000 },
+    ])
+    const r = await run({ mode: 'cleanup-all', confirm: name })
+    expect(r.exitCode, explain(r, api)).toBe(0)
+    expect(r.outputs.pruned).toBe('0')
+    expect(left()).toHaveLength(2)
+    // The tagged version is the last tagged one (400), the package holds a popular version (400).
+    expect(api.log.filter((l) => l.method === 'DELETE').map((l) => l.status)).toEqual([400, 400, 400])
+    expect(r.summary).toContain('Kept 2 versions that GitHub does not delete')
   })
 
   it('stops when the budget runs low, succeeds, and later runs finish the job', async () => {
@@ -244,6 +295,33 @@ describe('prune and cleanup-all', () => {
     expect(r.log).toContain('packages: write')
   })
 
+  const html = '<!DOCTYPE html><html><head><title>Unicorn!</title></head><body>We had issues producing the response to your request.</body></html>'
+  it.each<[string, ApiFault[], RegExp]>([
+    [
+      'the version list: an HTML page with status 200',
+      [{ method: 'GET', path: /\/versions$/, status: 200, body: html }],
+      /::error::GET \/orgs\/acme\/packages\/container\/zero-cache-chart-\d+%(25)?2Fzero-cache\/versions\?page=1 answered HTTP 200 with 130 bytes of text that is not JSON, not a list of package versions \(id, name, created_at\)/,
+    ],
+    [
+      'the owner: truncated JSON',
+      [{ method: 'GET', path: /^\/users\/acme$/, status: 200, body: '{"login":"acme","ty', contentType: 'application/json; charset=utf-8' }],
+      /::error::GET \/users\/acme answered HTTP 200 with 19 bytes of text that is not JSON, not a user or organization with a 'type'/,
+    ],
+    [
+      'the version list: a 502 HTML page on the first attempt and on each of the 3 retries',
+      Array.from({ length: 4 }, () => ({ method: 'GET', path: /\/versions$/, status: 502, body: html })),
+      /::error::could not list the versions of package 'zero-cache-chart-\d+\/zero-cache' of owner 'acme': an answer that is not GitHub's JSON \(130 characters, starting "<!DOCTYPE html><html><head><title>Unicor"\) \(HTTP 502\)/,
+    ],
+  ])('an unparseable answer from GitHub fails clearly, naming endpoint and status: %s', async (_name, faults, message) => {
+    const { run, left } = await setup('Organization', { old: 5, young: 0, tagged: 1 })
+    for (const f of faults) api.inject(f)
+    const r = await run({ mode: 'prune' })
+    expect(r.exitCode, explain(r, api)).toBe(1)
+    expect(r.log).toMatch(message)
+    expect(r.log).not.toMatch(/unexpected error|TypeError|SyntaxError|    at /)
+    expect(left()).toHaveLength(6)
+  })
+
   it('is skipped with a notice for registries that are not GitHub Packages', async () => {
     api = await new GitHubApiDouble().start()
     const r = await runAction({
@@ -267,9 +345,12 @@ describe('the API double is checked against GitHub OpenAPI', () => {
     expect(validateResponse('GET', path, 200, [{ ...good[0], metadata: { package_type: 'tarball' } }]).join()).toMatch(/must be equal to one of the allowed values/)
     expect(validateResponse('DELETE', `${path}/{package_version_id}`, 200, {}).join()).toMatch(/status 200 is not declared/)
     expect(validateResponse('GET', '/users/{username}', 200, { login: 'x' }).join()).toMatch(/must have required property/)
-    // The one undeclared answer allowed, by operation and message: GitHub's last-version 400.
-    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: LAST_VERSION })).toEqual([])
+    // The undeclared answers allowed, by operation and exact message: GitHub's documented 400s.
+    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: LAST_TAGGED, status: '400' })).toEqual([])
+    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: HIGH_DOWNLOADS })).toEqual([])
+    expect(validateResponse('DELETE', '/users/{username}/packages/{package_type}/{package_name}', 400, { message: HIGH_DOWNLOADS_PACKAGE })).toEqual([])
     expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: 'Bad request' }).join()).toMatch(/status 400 is not declared/)
-    expect(validateResponse('DELETE', '/orgs/{org}/packages/{package_type}/{package_name}', 400, { message: LAST_VERSION }).join()).toMatch(/status 400 is not declared/)
+    expect(validateResponse('DELETE', '/orgs/{org}/packages/{package_type}/{package_name}', 400, { message: LAST_TAGGED }).join()).toMatch(/status 400 is not declared/)
+    expect(validateResponse('DELETE', `${path}/{package_version_id}`, 400, { message: LAST_TAGGED, status: 400 }).join()).toMatch(/status must be string/)
   })
 })

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CHART_SOURCE, type TestRemote } from '../support/git.js'
+import { startProxy, type Fault, type FaultProxy } from '../support/proxy.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, scenario, seedUpstream } from '../support/scenario.js'
@@ -16,18 +17,22 @@ const chartYaml = readFileSync(join(CHART_SOURCE, 'Chart.yaml'), 'utf8')
 
 describe('reliability defects', () => {
   let registry: TestRegistry
+  /** In front of the registry and its token service, for answers the registry itself never gives. */
+  let proxy: FaultProxy
   const remotes: TestRemote[] = []
   beforeAll(async () => {
     registry = await startRegistry()
+    proxy = await startProxy({ target: registry.host, token: registry.realm })
     await seedUpstream(registry)
   })
   afterAll(async () => {
+    await proxy?.stop()
     await registry?.stop()
     for (const r of remotes) r.cleanup()
   })
   const setup = (chart: { version: string; appVersion: string; chartYaml?: string }) => scenario(registry.host, chart, { remotes })
 
-  async function expectNothingWritten(r: ActionRun, s: ReturnType<typeof setup>, message: string | RegExp) {
+  async function expectNothingWritten(r: ActionRun, s: { remote: TestRemote; chartRepo: string }, message: string | RegExp) {
     expect(r.exitCode, explain(r, s.remote)).toBe(1)
     expect(r.log).toMatch(typeof message === 'string' ? new RegExp(`::error::${message.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) : message)
     expect(r.log).not.toContain('unexpected error')
@@ -69,6 +74,36 @@ describe('reliability defects', () => {
       const text = chartYaml.replace(/^version:.*$/m, 'version: 1.4.2').replace(/^appVersion:.*$/m, 'appVersion: >\n  0.26.1')
       const s = setup({ version: '1.4.2', appVersion: '0.26.1', chartYaml: text })
       await expectNothingWritten(await s.run(), s, /::error::charts\/zero-cache\/Chart\.yaml: 'appVersion' is "0\.26\.1\\n", with white space around the version \(written as a folded block scalar \('>'\)/)
+    })
+  })
+
+  describe('7: an unparseable answer is a clear error naming the endpoint and status', () => {
+    const TRUNCATED_TOKEN = '{"token":"eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9.eyJpc3Mi'
+    it.each<[string, Omit<Fault, 'name'>, RegExp]>([
+      [
+        'tags/list: an HTML page with status 200',
+        { path: /\/v2\/rocicorp\/zero\/tags\/list$/, onStatus: 200, do: { replaceBody: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' } },
+        /::error::127\.0\.0\.1:\d+\/rocicorp\/zero: GET 127\.0\.0\.1:\d+\/v2\/rocicorp\/zero\/tags\/list answered HTTP 200 with a body that is not JSON \(text\/html, 50 bytes, starting "<html>/,
+      ],
+      [
+        'tags/list: truncated JSON',
+        { path: /\/v2\/rocicorp\/zero\/tags\/list$/, onStatus: 200, do: { replaceBody: '{"name":"rocicorp/zero","tags":["0.1' } },
+        /::error::.*tags\/list answered HTTP 200 with a body that is not JSON \(application\/json[^,]*, 36 bytes, starting/,
+      ],
+      [
+        'the token endpoint: truncated JSON that holds part of a token',
+        { to: 'token', onStatus: 200, do: { replaceBody: TRUNCATED_TOKEN, contentType: 'application/json' } },
+        /::error::127\.0\.0\.1:\d+\/rocicorp\/zero: GET 127\.0\.0\.1:\d+\/token answered HTTP 200 with a body that is not JSON \(application\/json, 55 bytes\); the registry or a proxy in front of it is misbehaving/,
+      ],
+    ])('%s', async (_name, fault, message) => {
+      proxy.reset()
+      proxy.inject({ name: 'broken body', ...fault })
+      const s = scenario(proxy.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+      const r = await s.run()
+      expect(proxy.applied()).toEqual({ 'broken body': 1 })
+      await expectNothingWritten(r, s, message)
+      expect(r.log).not.toMatch(/SyntaxError|    at /)
+      expect(r.log).not.toContain(TRUNCATED_TOKEN.slice(10))
     })
   })
 })

@@ -24,10 +24,25 @@ import { freePort } from './registry.js'
  * (5xx excepted, which GitHub may send anywhere; they are checked against `basic-error`) and the body
  * must match the declared schema. Failures are collected in `violations`; tests assert it is empty.
  *
- * One behaviour of GitHub is outside the description and allowed here by name: deleting a package's
- * only remaining version answers 400 "You cannot delete the last version of a package. You must
- * delete the package instead." (reported in actions/delete-package-versions#231 and
- * SmartsquareGmbH/delete-old-packages#33; the operation declares only 204/401/403/404).
+ * Answers of GitHub that are outside the description are allowed here by operation and exact
+ * message, each with its source (../shared/FACTS.md, "GitHub Packages API"); the DELETE operations
+ * declare only 204/401/403/404:
+ * - {@link LAST_TAGGED}: deleting the only tagged version of a container package, 400. The rule
+ *   counts tagged versions only: an untagged version deletes even when it is the last version.
+ *   Seen in kairos-io/kairos#4723, posit-dev/positron#15764 (GHCR "refuses to delete a package's
+ *   last tagged version"), NVIDIA's and ghcrctl's cleanup scripts matching this exact text.
+ * - {@link HIGH_DOWNLOADS}: deleting a version of a public package downloaded more than 5,000 times,
+ *   400 (chizkiyahu/delete-untagged-ghcr-action#40 quotes the whole body; GitHub docs, "Deleting and
+ *   restoring a package": such versions cannot be deleted).
+ * - {@link HIGH_DOWNLOADS_PACKAGE}: deleting a public package one of whose versions has more than
+ *   5,000 downloads (sigstore/cosign#3984 quotes the message; the status is not quoted there, 400 is
+ *   assumed from the version-level answer).
+ * Other package types answer "You cannot delete the last version of a package…"
+ * (actions/delete-package-versions#231, SmartsquareGmbH/delete-old-packages#33); this double serves
+ * container packages only, so it never sends that wording.
+ *
+ * Faults outside GitHub's behaviour (a broken body, an HTML error page) are injected with
+ * {@link GitHubApiDouble.inject}; they are sent as given and not validated.
  */
 
 const require = createRequire(import.meta.url)
@@ -41,8 +56,20 @@ interface OpenApi {
 /** GitHub's `basic-error` schema, as the spec declares it for the packages endpoints' 403. */
 const BASIC_ERROR = spec.paths['/orgs/{org}/packages/{package_type}/{package_name}/versions'].get.responses['403'].content!['application/json'].schema
 
-/** GitHub's message when asked to delete a package's only remaining version. */
-export const LAST_VERSION = 'You cannot delete the last version of a package. You must delete the package instead.'
+/** GitHub's message when asked to delete a container package's only tagged version (sources above). */
+export const LAST_TAGGED = 'You cannot delete the last tagged version of a package. You must delete the package instead.'
+/** GitHub's message for a version of a public package with more than 5,000 downloads (sources above). */
+export const HIGH_DOWNLOADS = 'Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.'
+/** GitHub's message for a public package one of whose versions has more than 5,000 downloads (sources above). */
+export const HIGH_DOWNLOADS_PACKAGE = 'Publicly visible packages with a version with more than 5000 downloads cannot be deleted. contact GitHub support for further assistance'
+
+/** The documented undeclared answers, by operation: status 400 with exactly these messages. */
+const UNDECLARED_400: Record<string, string[]> = {
+  'packages/delete-package-version-for-org': [LAST_TAGGED, HIGH_DOWNLOADS],
+  'packages/delete-package-version-for-user': [LAST_TAGGED, HIGH_DOWNLOADS],
+  'packages/delete-package-for-org': [HIGH_DOWNLOADS_PACKAGE],
+  'packages/delete-package-for-user': [HIGH_DOWNLOADS_PACKAGE],
+}
 
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
 const validators = new Map<string, ValidateFunction>()
@@ -54,7 +81,7 @@ export function validateResponse(method: string, pathTemplate: string, status: n
   let response = op.responses[String(status)]
   // GitHub may answer any endpoint with a rate-limit 403/429 or a 5xx; those bodies are basic-error.
   if (!response && (status >= 500 || status === 403 || status === 429)) response = { content: { 'application/json': { schema: BASIC_ERROR } } }
-  if (!response && status === 400 && /^packages\/delete-package-version-for-(org|user)$/.test(op.operationId) && (body as { message?: string })?.message === LAST_VERSION) {
+  if (!response && status === 400 && UNDECLARED_400[op.operationId]?.includes((body as { message?: string })?.message ?? '')) {
     response = { content: { 'application/json': { schema: BASIC_ERROR } } }
   }
   if (!response) return [`${op.operationId}: status ${status} is not declared (declared: ${Object.keys(op.responses).join(', ')})`]
@@ -76,6 +103,19 @@ export interface StoredVersion {
   digest: string
   createdAt: Date
   tags: string[]
+  /** Downloads of this version; GitHub refuses to delete a public version above 5,000. */
+  downloads?: number
+}
+
+/** A fault outside GitHub's behaviour: the next matching request gets this raw answer. */
+export interface ApiFault {
+  method?: string
+  path: RegExp
+  status: number
+  body: string
+  contentType?: string
+  /** Matching requests to let through first. */
+  skip?: number
 }
 
 export interface ApiDoubleOptions {
@@ -94,6 +134,8 @@ export interface ApiDoubleOptions {
 export class GitHubApiDouble {
   readonly owners = new Map<string, 'User' | 'Organization'>()
   private readonly packages = new Map<string, StoredVersion[]>()
+  private readonly visibility = new Map<string, 'public' | 'private'>()
+  private readonly faults: (ApiFault & { seen: number })[] = []
   readonly violations: string[] = []
   /** Every request: method, path, status. */
   readonly log: { method: string; path: string; status: number }[] = []
@@ -131,9 +173,20 @@ export class GitHubApiDouble {
     return { requests: this.log.length, deletes, rateLimited, serverErrors, duringCooldown: this.duringCooldown, maxDeletesInFlight: this.maxDeletesInFlight }
   }
 
-  /** Adds a package with versions; `versions` in any order (stored newest first). */
-  addPackage(owner: string, type: 'User' | 'Organization', name: string, versions: Omit<StoredVersion, 'id'>[]): void {
+  /** Injects a raw answer for the next matching request (sent as given, not validated). */
+  inject(fault: ApiFault): void {
+    this.faults.push({ ...fault, seen: 0 })
+  }
+
+  /** True when the package still exists (a package DELETE removes it). */
+  hasPackage(owner: string, name: string): boolean {
+    return this.packages.has(`${owner}/${name}`)
+  }
+
+  /** Adds a package with versions; `versions` in any order (stored newest first). Packages are public unless said otherwise. */
+  addPackage(owner: string, type: 'User' | 'Organization', name: string, versions: Omit<StoredVersion, 'id'>[], visibility: 'public' | 'private' = 'public'): void {
     this.owners.set(owner, type)
+    this.visibility.set(`${owner}/${name}`, visibility)
     const stored = versions.map((v) => ({ ...v, id: this.nextId++ }))
     stored.sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || b.id - a.id)
     this.packages.set(`${owner}/${name}`, stored)
@@ -230,6 +283,14 @@ export class GitHubApiDouble {
       res.writeHead(404).end()
       return
     }
+    const fault = this.faults.find((f) => (!f.method || f.method === method) && f.path.test(url.pathname) && f.seen++ >= (f.skip ?? 0))
+    if (fault) {
+      this.faults.splice(this.faults.indexOf(fault), 1)
+      this.log.push({ method, path: url.pathname, status: fault.status })
+      res.writeHead(fault.status, { 'content-type': fault.contentType ?? 'text/html; charset=utf-8' })
+      res.end(fault.body)
+      return
+    }
     const authorized = /^(token|bearer) \S+/i.test(req.headers.authorization ?? '')
     if (!authorized) return this.send(req, res, template, 401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' })
 
@@ -294,14 +355,22 @@ export class GitHubApiDouble {
       ]
       return this.send(req, res, template, 200, slice.map((v) => this.versionJson(owner, kind, name, v)), links.length ? { link: links.join(', ') } : {})
     }
+    const isPublic = this.visibility.get(`${owner}/${name}`) !== 'private'
+    const refuse = (message: string, anchor: string) =>
+      // GitHub's newer error bodies carry the status as a string (chizkiyahu/delete-untagged-ghcr-action#40).
+      this.send(req, res, template, 400, { message, documentation_url: `https://docs.github.com/rest/packages/packages#${anchor}`, status: '400' })
     if (pkg) {
+      if (isPublic && versions.some((v) => (v.downloads ?? 0) > 5000)) return refuse(HIGH_DOWNLOADS_PACKAGE, `delete-a-package-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`)
       this.packages.delete(`${owner}/${name}`)
       return this.send(req, res, template, 204, undefined)
     }
     const id = Number(del![4])
     const at = versions.findIndex((v) => v.id === id)
     if (at < 0) return this.send(req, res, template, 404, { message: 'Package version not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
-    if (versions.length === 1) return this.send(req, res, template, 400, { message: LAST_VERSION, documentation_url: 'https://docs.github.com/rest/packages/packages#delete-a-package-version-for-an-organization' })
+    const anchor = `delete-package-version-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`
+    if (isPublic && (versions[at].downloads ?? 0) > 5000) return refuse(HIGH_DOWNLOADS, anchor)
+    // Only tagged versions count: the last untagged version deletes like any other.
+    if (versions[at].tags.length > 0 && versions.filter((v) => v.tags.length > 0).length === 1) return refuse(LAST_TAGGED, anchor)
     versions.splice(at, 1)
     return this.send(req, res, template, 204, undefined)
   }

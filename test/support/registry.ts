@@ -22,6 +22,8 @@ export const REGISTRY_PASSWORD = 'registry-secret-Pa55'
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */
   host: string
+  /** The token service's URL (the realm of the registry's challenges); empty without auth. */
+  realm: string
   /** Requests the token service answered, by outcome. */
   tokenRequests: { anonymous: number; authenticated: number; refused: number }
   /** Pushes a tiny image and tags it with each of `tags` (one manifest PUT per tag). */
@@ -191,6 +193,7 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
 
   return {
     host,
+    realm,
     tokenRequests,
     adminToken,
     async seedTags(repository, tags) {
