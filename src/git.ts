@@ -1,10 +1,39 @@
+import * as core from '@actions/core'
 import { runCommand, type CommandResult } from './exec.js'
-import { ActionError } from './errors.js'
+import { ActionError, CommandError } from './errors.js'
 
 /**
  * A typed wrapper over the git CLI for one work tree whose remote is `origin` (as actions/checkout
  * sets it up, with credentials in git's config: no token ever appears in a URL or argv here).
+ *
+ * Commands that cross the network (`fetch`, `ls-remote`, `push`) are retried on transport errors
+ * — a dropped connection, a 5xx or 429 from the host, a DNS or TLS hiccup — up to
+ * {@link TRANSPORT_ATTEMPTS} attempts with a growing, jittered pause, as actions/checkout retries
+ * its fetches. A refusal (a rejected push, a declined hook, 401/403/404) is never retried: it says
+ * something the caller must act on. Repeating a push is safe: it names an exact commit, so a push
+ * whose answer was lost finds the ref already there.
  */
+
+/** Attempts of a network git command before its transport error is final. */
+export const TRANSPORT_ATTEMPTS = 3
+/** Pause before the 2nd and 3rd attempt, in ms (each from here to 1.5× here; divided by the time scale in tests). */
+const TRANSPORT_BACKOFF_MS = [2_000, 6_000]
+
+/** Messages of git and curl that mean the conversation broke, not that the remote said no. */
+const TRANSIENT = /RPC failed|remote end hung up|early EOF|unexpected disconnect|Connection (?:reset|refused|timed out|closed)|Operation timed out|Failed to connect|Could not resolve host|Temporary failure in name resolution|Empty reply from server|returned error: (?:5\d\d|429)|HTTP (?:5\d\d|429)|gnutls_handshake|SSL_ERROR|TLS connection was non-properly terminated|index-pack failed/i
+/** …unless one of these says the remote refused us. */
+const REFUSAL = /returned error: 4(?!29)\d\d|Authentication failed|Permission denied|Repository not found|could not read Username|terminal prompts disabled/i
+
+/** True when a failed network git command's output shows a transport error worth retrying. */
+export function isTransportError(output: string): boolean {
+  return TRANSIENT.test(output) && !REFUSAL.test(output)
+}
+
+/** Options of {@link Git}. */
+export interface GitOptions {
+  /** Divides the transport retry pauses; 1 in real runs (see `Inputs.timeScale`). */
+  timeScale?: number
+}
 
 /** The identity used for commits and tags when the repository has none configured. */
 export const BOT_IDENTITY = {
@@ -21,7 +50,38 @@ export interface PushResult {
 export class Git {
   private identity?: { name: string; email: string }
 
-  constructor(readonly cwd: string) {}
+  constructor(
+    readonly cwd: string,
+    private readonly options: GitOptions = {},
+  ) {}
+
+  /** The same repository through another of its work trees (see {@link addWorktree}). */
+  at(dir: string): Git {
+    const git = new Git(dir, this.options)
+    git.identity = this.identity
+    return git
+  }
+
+  /**
+   * Runs a network git command, retrying transport errors (see the module comment). Returns the
+   * last attempt's result; throws CommandError only when `allowFailure` is not set.
+   */
+  private async transport(args: string[], options: { allowFailure?: boolean } = {}): Promise<CommandResult> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await this.git(args, { allowFailure: true })
+      const output = `${res.stderr}\n${res.stdout}`
+      const rejected = /^!\t/m.test(res.stdout) // `push --porcelain`: a ref the remote refused
+      if (res.exitCode === 0 || rejected || attempt >= TRANSPORT_ATTEMPTS || !isTransportError(output)) {
+        if (res.exitCode !== 0 && !options.allowFailure) throw new CommandError(['git', ...args].join(' '), res.exitCode, res.stderr || res.stdout)
+        return res
+      }
+      const base = TRANSPORT_BACKOFF_MS[attempt - 1] / (this.options.timeScale ?? 1)
+      const pause = Math.round(base * (1 + Math.random() / 2))
+      const reason = output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${res.exitCode}`
+      core.info(`git ${args[0]} failed with a transport error (${reason}); attempt ${attempt + 1} of ${TRANSPORT_ATTEMPTS} in ${(pause / 1000).toFixed(1)} s`)
+      await new Promise((resolve) => setTimeout(resolve, pause))
+    }
+  }
 
   /** Runs `git <args>` in the work tree; throws CommandError on failure unless `allowFailure`. */
   async git(args: string[], options: { allowFailure?: boolean; stdin?: string } = {}): Promise<CommandResult> {
@@ -60,7 +120,16 @@ export class Git {
 
   /** `git fetch origin <branch>` into `refs/remotes/origin/<branch>`; returns the remote tip. */
   async fetchBranch(branch: string): Promise<string> {
-    await this.git(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+    const res = await this.transport(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], { allowFailure: true })
+    if (res.exitCode !== 0) {
+      const detail = (res.stderr || res.stdout).trim()
+      const missing = /couldn't find remote ref/i.test(detail)
+      throw new ActionError(
+        missing
+          ? `the remote has no branch '${branch}': set the branch input to a branch that exists`
+          : `git fetch of ${branch} from origin failed${isTransportError(detail) ? ` after ${TRANSPORT_ATTEMPTS} attempts` : ''}:\n${detail}`,
+      )
+    }
     return this.revParse(`refs/remotes/origin/${branch}`)
   }
 
@@ -72,13 +141,17 @@ export class Git {
   }
 
   /**
-   * Checks out `branch` at `commit` (creating or moving the local branch), keeping local
-   * uncommitted changes that do not conflict; `git reset --keep` refuses rather than losing work.
+   * Moves this work tree from `from` to `to` when its HEAD is exactly `from` and it is on `branch`
+   * or detached, so that later steps of the job see what was pushed; `git reset --keep` keeps
+   * uncommitted changes and refuses rather than lose them. Returns false (and changes nothing) in
+   * every other case: a checkout of other commits is never moved.
    */
-  async checkoutAt(branch: string, commit: string): Promise<void> {
+  async fastForward(branch: string, from: string, to: string): Promise<boolean> {
+    if ((await this.revParse('HEAD')) !== from) return false
     const current = await this.currentBranch()
-    if (current !== branch) await this.git(['checkout', '--quiet', '-B', branch, commit])
-    else await this.git(['reset', '--quiet', '--keep', commit])
+    if (current !== undefined && current !== branch) return false
+    const res = await this.git(['reset', '--quiet', '--keep', to], { allowFailure: true })
+    return res.exitCode === 0
   }
 
   /** True when the repository is a shallow clone (actions/checkout's default `fetch-depth: 1`). */
@@ -89,7 +162,7 @@ export class Git {
   /** Fetches the full history of `branch` (only needed on rare recovery paths). */
   async unshallow(branch: string): Promise<void> {
     if (await this.isShallow()) {
-      await this.git(['fetch', '--no-tags', '--quiet', '--unshallow', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+      await this.transport(['fetch', '--no-tags', '--quiet', '--unshallow', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
     }
   }
 
@@ -134,14 +207,9 @@ export class Git {
     return this.revParse('HEAD')
   }
 
-  /** Restores `files` from HEAD, dropping uncommitted edits to them. */
-  async restore(files: string[]): Promise<void> {
-    await this.git(['checkout', '--quiet', 'HEAD', '--', ...files])
-  }
-
-  /** `git push origin <commit>:refs/heads/<branch>` without force. */
+  /** `git push origin <commit>:refs/heads/<branch>` without force (transport errors retried). */
   async pushBranch(commit: string, branch: string): Promise<PushResult> {
-    const res = await this.git(['push', '--porcelain', 'origin', `${commit}:refs/heads/${branch}`], { allowFailure: true })
+    const res = await this.transport(['push', '--porcelain', 'origin', `${commit}:refs/heads/${branch}`], { allowFailure: true })
     return { ok: res.exitCode === 0, stderr: `${res.stderr}\n${res.stdout}`.trim() }
   }
 
@@ -150,7 +218,7 @@ export class Git {
    * to the commit they point to.
    */
   async remoteTags(): Promise<Map<string, string>> {
-    const out = await this.out(['ls-remote', '--tags', 'origin'])
+    const out = (await this.transport(['ls-remote', '--tags', 'origin'])).stdout.trim()
     const tags = new Map<string, string>()
     const peeled = new Map<string, string>()
     for (const line of out.split('\n')) {
@@ -177,23 +245,21 @@ export class Git {
    */
   async createAndPushTag(name: string, commit: string, message: string): Promise<PushResult> {
     await this.git([...(await this.identityArgs()), 'tag', '--force', '--annotate', '--file', '-', name, commit], { stdin: message })
-    const res = await this.git(['push', '--porcelain', 'origin', `refs/tags/${name}:refs/tags/${name}`], { allowFailure: true })
+    const res = await this.transport(['push', '--porcelain', 'origin', `refs/tags/${name}:refs/tags/${name}`], { allowFailure: true })
     return { ok: res.exitCode === 0, stderr: `${res.stderr}\n${res.stdout}`.trim() }
   }
 
-  /** Adds a detached worktree of `commit` at `dir` (for packaging a chart as it was at a commit). */
-  async addWorktree(dir: string, commit: string): Promise<void> {
+  /**
+   * Adds a detached worktree of `commit` at `dir` (which must not exist or be empty) and returns a
+   * Git for it: the run edits, lints, commits and packages there, never in the user's checkout.
+   */
+  async addWorktree(dir: string, commit: string): Promise<Git> {
     await this.git(['worktree', 'add', '--quiet', '--detach', dir, commit])
+    return this.at(dir)
   }
 
-  /** Removes a worktree added by {@link addWorktree}. */
+  /** Removes a worktree added by {@link addWorktree} (its directory and git's record of it). */
   async removeWorktree(dir: string): Promise<void> {
     await this.git(['worktree', 'remove', '--force', dir], { allowFailure: true })
-  }
-
-  /** True when `path` is the same in `a` and `b`. */
-  async sameTree(a: string, b: string, path: string): Promise<boolean> {
-    const res = await this.git(['diff', '--quiet', a, b, '--', path], { allowFailure: true })
-    return res.exitCode === 0
   }
 }

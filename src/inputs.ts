@@ -42,7 +42,18 @@ export interface Inputs {
   workspace: string
   /** `RUNNER_TEMP`, or the OS temp directory. */
   tempDir: string
+  /** `GITHUB_EVENT_NAME`: the event that started the workflow (empty outside Actions). */
+  eventName: string
+  /**
+   * Divides every wait of the run (retry backoff, write pacing, `retry-after`), and registry
+   * timeouts down to a floor. 1 in real runs; tests and benchmarks set {@link TIME_SCALE_ENV} so a
+   * minute of GitHub's limits lasts milliseconds. Read once, here, and passed down.
+   */
+  timeScale: number
 }
+
+/** Environment variable for {@link Inputs.timeScale} — for tests and benchmarks only. */
+export const TIME_SCALE_ENV = 'ZERO_CACHE_CHART_TIME_SCALE'
 
 function input(name: string): string {
   return core.getInput(name).trim()
@@ -76,6 +87,11 @@ function template(name: string, fallback: string, required: string[] = []): stri
 
 /** The longest `max-age-days` accepted: ten years, longer than GitHub Packages has existed. */
 export const MAX_AGE_DAYS_LIMIT = 3650
+
+function timeScale(): number {
+  const n = Number(process.env[TIME_SCALE_ENV] ?? '1')
+  return Number.isFinite(n) && n > 0 ? n : 1
+}
 
 /**
  * Reads the `INPUT_*` environment into {@link Inputs}, masking every secret first.
@@ -148,5 +164,7 @@ export function readInputs(): Inputs {
     githubPackages: oneOf<'auto' | 'true' | 'false'>('github-packages', ['auto', 'true', 'false'], 'auto'),
     workspace,
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
+    eventName: process.env.GITHUB_EVENT_NAME ?? '',
+    timeScale: timeScale(),
   }
 }

@@ -1,13 +1,14 @@
 import * as core from '@actions/core'
-import { mkdtemp, readFile, realpath, writeFile } from 'node:fs/promises'
+import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 import { parseChart, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
 import { Git } from './git.js'
 import type { Inputs } from './inputs.js'
-import { decideUpdate, describeStep, firstFreeVersion, formatTemplate, planRelease, type CommitRef, type Plan, type ReleaseState } from './plan.js'
+import { decideUpdate, describeStep, firstFreeVersion, formatTemplate, planRelease, type CommitRef, type Plan, type ReleaseState, type Step } from './plan.js'
 import type { RunReport } from './report.js'
+import type { Scratch } from './scratch.js'
 import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
 import { RegistryClient } from './upstream/registry.js'
 import { selectVersion, type Selection } from './versions.js'
@@ -17,10 +18,41 @@ import { selectVersion, type Selection } from './versions.js'
  * registry, the git remote and the chart registry; {@link planRelease} turns that into steps; the
  * steps are applied in order, each idempotent. A rejected branch push (someone pushed meanwhile)
  * re-observes and re-plans, at most {@link MAX_ATTEMPTS} times.
+ *
+ * Every plan starts from the remote branch tip (`origin/<branch>`), never from the checked-out
+ * HEAD: the update is committed in a worktree of that tip, so the only commit a run pushes is its
+ * own, whatever the checkout holds (a pull request's merge commit, a feature branch). Packages are
+ * built in a worktree of the release commit, so uncommitted files never reach a chart either.
+ * Before the first write, the run proves that it can publish (helm is there, the registry grants
+ * push), so a commit or tag is never pushed for a chart that cannot be.
  */
 
 /** Attempts at observe → plan → commit → push before a run gives up on a busy branch. */
 export const MAX_ATTEMPTS = 4
+
+/** Everything one run of the pipeline works with, passed to each stage instead of long parameter lists. */
+interface Run {
+  inputs: Inputs
+  /** The user's checkout (read, fetched into, fast-forwarded after a push; never committed in). */
+  git: Git
+  helm: Helm
+  scratch: Scratch
+  report: RunReport
+  branch: string
+  /** The chart directory relative to the repository root, e.g. `charts/zero-cache`. */
+  chartRel: string
+  /** `<chartRel>/Chart.yaml` */
+  chartFile: string
+  /** Chart registry clients by chart name (one per repository, so tokens are reused). */
+  registries: Map<string, RegistryClient>
+}
+
+/** A worktree of the run: a directory, git in it, and the commit it holds. */
+interface Worktree {
+  dir: string
+  git: Git
+  commit: string
+}
 
 interface Observation {
   base: string
@@ -30,13 +62,16 @@ interface Observation {
   release: ReleaseState
 }
 
-/** Runs the pipeline mode and fills `report`. @throws ActionError (and subclasses) with a message for the user. */
-export async function runPipeline(inputs: Inputs, report: RunReport): Promise<void> {
+/**
+ * Runs the pipeline mode and fills `report` (planned steps, completed steps, outputs).
+ * @throws ActionError (and subclasses) with a message for the user.
+ */
+export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Scratch): Promise<void> {
   const image = inputs.image!
   report.image = formatReference(image)
 
   const selection = await core.group('Watch: upstream tags', async () => {
-    const client = new RegistryClient(image, { plainHttp: inputs.plainHttp })
+    const client = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
     const tags = await client.listTags()
     const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange })
     core.info(`${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ${inputs.includePrereleases ? 'included' : 'excluded'}, range '${inputs.versionRange}')`)
@@ -57,78 +92,70 @@ export async function runPipeline(inputs: Inputs, report: RunReport): Promise<vo
     )
   }
 
-  const git = new Git(inputs.workspace)
+  const git = new Git(inputs.workspace, { timeScale: inputs.timeScale })
   await git.assertRepository()
   const top = await git.topLevel()
   // git reports the top level as a real path; the workspace may be reached through a symlink
   // (self-hosted runners, macOS /var → /private/var), so compare real paths.
   const chartRel = relative(await realpath(top), await realPathOf(inputs.chartDir)) || '.'
   if (chartRel.startsWith('..') || isAbsolute(chartRel)) throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
-  const chartFile = `${chartRel}/Chart.yaml`
-  const branch = await resolveBranch(inputs, git)
-  const chartRegistry = new Map<string, RegistryClient>()
-  const helm = new Helm(inputs.tempDir)
+  const run: Run = {
+    inputs,
+    git,
+    helm: new Helm(scratch),
+    scratch,
+    report,
+    branch: await resolveBranch(inputs, git),
+    chartRel,
+    chartFile: `${chartRel}/Chart.yaml`,
+    registries: new Map(),
+  }
 
   let observation: Observation | undefined
-  for (let attempt = 1; ; attempt++) {
-    observation = await core.group(`Observe and plan${attempt > 1 ? ` (attempt ${attempt})` : ''}`, () =>
-      observe(inputs, git, branch, chartFile, selection, chartRegistry, report),
-    )
-    report.steps = observation.plan.steps
-    for (const step of observation.plan.steps) core.info(`${inputs.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
-    if (observation.plan.steps.length === 0) core.info('nothing to do: the chart, the tag and the published chart are up to date')
-    if (inputs.dryRun) break
-    if (observation.plan.steps[0]?.kind !== 'update') break
-    const pushed = await core.group('Update: commit and push', () => applyUpdate(inputs, git, helm, branch, top, chartFile, observation!))
-    if (pushed) break
-    if (attempt >= MAX_ATTEMPTS) {
-      throw new ActionError(`the push to ${branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`)
+  let updated: Worktree | undefined
+  try {
+    for (let attempt = 1; ; attempt++) {
+      observation = await core.group(`Observe and plan${attempt > 1 ? ` (attempt ${attempt})` : ''}`, () => observe(run, selection))
+      const steps = observation.plan.steps
+      report.steps = steps
+      for (const step of steps) core.info(`${inputs.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
+      if (steps.length === 0) core.info('nothing to do: the chart, the tag and the published chart are up to date')
+      if (attempt === 1) await preflight(run, observation)
+      if (inputs.dryRun || steps[0]?.kind !== 'update') break
+      updated = await core.group('Update: commit and push', () => applyUpdate(run, observation!))
+      if (updated) break
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new ActionError(`the push to ${run.branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`)
+      }
+      core.info(`${run.branch} moved while this run was pushing; re-planning from the new tip`)
     }
-    core.info(`${branch} moved while this run was pushing; re-planning from the new tip`)
-  }
 
-  const { plan, release, chart } = observation
-  for (const warning of plan.warnings) {
-    core.warning(warning)
-    report.warnings.push(warning)
-  }
-  report.chartName = chart.name
-  report.previousAppVersion = chart.appVersion
-  report.previousChartVersion = chart.version
-  report.appVersion = release.appVersion
-  report.chartVersion = release.version
-  report.tag = release.tag
-  report.chartRef = release.chartRef
-  report.updated = plan.steps.some((s) => s.kind === 'update')
-  if (inputs.dryRun) return
-
-  const newCommit = report.updated ? await git.revParse('HEAD') : undefined
-  if (newCommit) report.commit = newCommit
-  const resolve = (c: CommitRef) => (c === 'new' ? newCommit! : c)
-
-  for (const step of plan.steps) {
-    if (step.kind === 'tag') {
-      await core.group(`Tag: ${step.tag}`, async () => {
-        const commit = resolve(step.commit)
-        const message = `${chart.name} ${release.version} (appVersion ${release.appVersion})`
-        const res = await git.createAndPushTag(step.tag, commit, message)
-        if (res.ok) {
-          core.info(`pushed tag ${step.tag} at ${commit.slice(0, 12)}`)
-          return
-        }
-        const now = (await git.remoteTags()).get(step.tag)
-        if (now === commit) core.info(`tag ${step.tag} was pushed meanwhile by another run, at the same commit`)
-        else if (now) {
-          const w = `tag ${step.tag} appeared on the remote at ${now.slice(0, 12)} (not ${commit.slice(0, 12)}) while this run was tagging; it is left as it is`
-          core.warning(w)
-          report.warnings.push(w)
-        } else throw new ActionError(`pushing tag ${step.tag} failed:\n${res.stderr}`)
-      })
+    const { plan, release, chart } = observation
+    for (const warning of plan.warnings) {
+      core.warning(warning)
+      report.warnings.push(warning)
     }
-    if (step.kind === 'publish') {
-      const lintFirst = plan.steps.some((s) => s.kind === 'lint' && s.source !== 'new')
-      await core.group(`Package and push: ${step.chartRef}`, () => publish(inputs, git, helm, top, chartRel, resolve(step.source), lintFirst, release, chartRegistry, report))
+    report.chartName = chart.name
+    report.previousAppVersion = chart.appVersion
+    report.previousChartVersion = chart.version
+    report.appVersion = release.appVersion
+    report.chartVersion = release.version
+    report.tag = release.tag
+    report.chartRef = release.chartRef
+    report.updated = plan.steps.some((s) => s.kind === 'update')
+    if (inputs.dryRun) return
+
+    if (updated) report.commit = updated.commit
+    const resolve = (c: CommitRef) => (c === 'new' ? updated!.commit : c)
+    for (const step of plan.steps) {
+      if (step.kind === 'tag') await core.group(`Tag: ${step.tag}`, () => tag(run, step, resolve(step.commit), chart, release))
+      if (step.kind === 'publish') {
+        const lint = plan.steps.find((s): s is Extract<Step, { kind: 'lint' }> => s.kind === 'lint' && s.source !== 'new')
+        await core.group(`Package and push: ${step.chartRef}`, () => publish(run, step, resolve(step.source), lint, release, updated))
+      }
     }
+  } finally {
+    if (updated) await git.removeWorktree(updated.dir)
   }
 }
 
@@ -151,44 +178,30 @@ async function resolveBranch(inputs: Inputs, git: Git): Promise<string> {
   throw new ActionError(`cannot tell which branch to commit to (the workflow runs on '${ref || 'a detached HEAD'}'): set the branch input`)
 }
 
-function chartClient(inputs: Inputs, name: string, cache: Map<string, RegistryClient>): RegistryClient {
-  let client = cache.get(name)
+function chartClient(run: Run, name: string): RegistryClient {
+  let client = run.registries.get(name)
   if (!client) {
     let repo
     try {
-      repo = parseOciRepository(`${inputs.ociRepo.url}/${name}`)
+      repo = parseOciRepository(`${run.inputs.ociRepo.url}/${name}`)
     } catch (error) {
       if (error instanceof ReferenceError) throw new ChartError(`chart name '${name}' cannot be an OCI repository name: ${error.message}`)
       throw error
     }
-    client = new RegistryClient(repo, { plainHttp: inputs.plainHttp, credentials: inputs.registryCredentials })
-    cache.set(name, client)
+    client = new RegistryClient(repo, { plainHttp: run.inputs.plainHttp, credentials: run.inputs.registryCredentials, timeScale: run.inputs.timeScale })
+    run.registries.set(name, client)
   }
   return client
 }
 
-async function observe(
-  inputs: Inputs,
-  git: Git,
-  branch: string,
-  chartFile: string,
-  selection: Selection,
-  chartRegistry: Map<string, RegistryClient>,
-  report: RunReport,
-): Promise<Observation> {
-  const remoteTip = await git.fetchBranch(branch)
+async function observe(run: Run, selection: Selection): Promise<Observation> {
+  const { inputs, git, branch, chartFile, report } = run
+  const base = await git.fetchBranch(branch)
   const head = await git.revParse('HEAD')
-  let base: string
-  if (head === remoteTip || (await git.isAncestor(head, remoteTip))) base = remoteTip
-  else if (await git.isAncestor(remoteTip, head)) {
-    base = head
-    core.info(`HEAD is ${head.slice(0, 12)}, ahead of origin/${branch}: its commits are pushed with the update`)
-  } else {
-    throw new ActionError(`the checked-out HEAD (${head.slice(0, 12)}) and origin/${branch} (${remoteTip.slice(0, 12)}) have diverged; check out ${branch} before this step`)
+  if (head !== base && !(await git.isAncestor(head, base))) {
+    core.info(`the checked-out HEAD ${head.slice(0, 12)} has commits that origin/${branch} does not have; they are not pushed: this run plans and commits on origin/${branch}`)
   }
-  // Pushes name the commit explicitly, so the checkout only has to move when HEAD is behind.
-  if (!inputs.dryRun && head !== base) await git.checkoutAt(branch, base)
-  core.info(`origin/${branch} is at ${remoteTip.slice(0, 12)}; planning from ${base.slice(0, 12)}`)
+  core.info(`origin/${branch} is at ${base.slice(0, 12)}; planning from there`)
 
   const chartText = await git.show(base, chartFile)
   if (chartText === undefined) {
@@ -201,7 +214,7 @@ async function observe(
     core.notice(`appVersion ${chart.appVersion} is ahead of the newest allowed upstream version ${decision.newest}; the chart is left as it is`)
   }
 
-  const client = chartClient(inputs, chart.name, chartRegistry)
+  const client = chartClient(run, chart.name)
   const remoteTags = await git.remoteTags()
   const values = (version: string, appVersion: string) => ({ version, 'app-version': appVersion, name: chart.name })
   let version = chart.version
@@ -264,83 +277,148 @@ async function observe(
   return { base, chartText, chart, plan, release }
 }
 
-/** Edits Chart.yaml, lints, commits and pushes. Returns false when the push lost a race (re-plan). */
-async function applyUpdate(inputs: Inputs, git: Git, helm: Helm, branch: string, top: string, chartFile: string, obs: Observation): Promise<boolean> {
-  const step = obs.plan.steps[0]
-  if (step.kind !== 'update') return true
-  const edited = setChartVersions(obs.chartText, { version: step.to.version, appVersion: step.to.appVersion }, chartFile)
-  const path = join(top, chartFile)
-  await writeFile(path, edited)
-  const commitStep = obs.plan.steps.find((s) => s.kind === 'commit')
-  try {
-    if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new')) {
-      core.info(await helm.lint(join(top, chartFile, '..')))
+/**
+ * Before the first write: proves that the plan's publication can succeed — helm runs, and the
+ * registry grants push on the chart's repository — so that a commit or tag is never pushed for a
+ * chart that cannot be published (which would fail again every hour). A dry run only checks for
+ * helm (opening an upload session would be a write) and warns.
+ */
+async function preflight(run: Run, obs: Observation): Promise<void> {
+  if (!obs.plan.steps.some((s) => s.kind === 'publish')) return
+  await core.group('Preflight: can this run publish?', async () => {
+    if (run.inputs.dryRun) {
+      await run.helm.majorVersion().then(
+        (major) => core.info(`helm ${major} is on PATH`),
+        (error: Error) => {
+          const w = `a real run would stop here: ${error.message.replace(/ Nothing was written$/, '')}`
+          core.warning(w)
+          run.report.warnings.push(w)
+        },
+      )
+      return
     }
-  } catch (error) {
-    await git.restore([chartFile])
-    throw error
-  }
-  const commit = await git.commit([chartFile], commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion')
-  core.info(`committed ${commit.slice(0, 12)}: ${describeStep(step)}`)
-  const res = await git.pushBranch(commit, branch)
-  if (res.ok) {
-    core.info(`pushed ${commit.slice(0, 12)} to ${branch}`)
-    return true
-  }
-  core.info(`push rejected:\n${res.stderr}`)
-  const tip = await git.fetchBranch(branch)
-  if (tip === obs.base || (await git.isAncestor(tip, obs.base))) {
-    await git.checkoutAt(branch, obs.base)
-    throw new ActionError(`pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission and branch protection):\n${res.stderr}`)
-  }
-  await git.checkoutAt(branch, tip)
-  return false
+    const major = await run.helm.majorVersion()
+    core.info(`helm ${major} is on PATH`)
+    const client = chartClient(run, obs.chart.name)
+    try {
+      await client.checkPush()
+    } catch (error) {
+      if (!(error instanceof ActionError)) throw error
+      throw new ActionError(`${error.message}. Nothing was written: this run cannot publish the chart, so it pushes no commit and no tag`)
+    }
+    core.info(`${formatReference(client.ref)}: the registry grants push`)
+  })
 }
 
+/**
+ * Edits Chart.yaml in a worktree of the remote tip, lints, commits and pushes that one commit.
+ * Returns the worktree (holding the new commit, for packaging), or undefined when the push lost a
+ * race (re-plan). Nothing in the user's checkout changes, except a fast-forward to the pushed
+ * commit when the checkout was exactly at the tip the commit was made on.
+ */
+async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undefined> {
+  const { git, branch, chartFile } = run
+  const step = obs.plan.steps[0]
+  if (step.kind !== 'update') throw new Error('applyUpdate without an update step')
+  const dir = run.scratch.dir('chart-update-')
+  const worktree = await git.addWorktree(dir, obs.base)
+  let keep = false
+  try {
+    const edited = setChartVersions(obs.chartText, { version: step.to.version, appVersion: step.to.appVersion }, chartFile)
+    await writeFile(join(dir, chartFile), edited)
+    if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new')) core.info(await run.helm.lint(join(dir, run.chartRel)))
+    const commitStep = obs.plan.steps.find((s) => s.kind === 'commit')
+    const commit = await worktree.commit([chartFile], commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion')
+    core.info(`committed ${commit.slice(0, 12)} on top of origin/${branch} (${obs.base.slice(0, 12)}): ${describeStep(step)}`)
+    const res = await git.pushBranch(commit, branch)
+    if (res.ok) {
+      core.info(`pushed ${commit.slice(0, 12)} to ${branch}`)
+      run.report.done.push(...obs.plan.steps.filter((s) => s.kind === 'update' || s.kind === 'commit' || (s.kind === 'lint' && s.source === 'new')))
+      if (await git.fastForward(branch, obs.base, commit)) core.info(`the checkout moved to ${commit.slice(0, 12)}`)
+      keep = true
+      return { dir, git: worktree, commit }
+    }
+    core.info(`push rejected:\n${res.stderr}`)
+    const tip = await git.fetchBranch(branch)
+    if (tip === obs.base || (await git.isAncestor(tip, obs.base))) {
+      throw new ActionError(`pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission and branch protection); nothing was pushed:\n${res.stderr}`)
+    }
+    return undefined
+  } finally {
+    if (!keep) await git.removeWorktree(dir)
+  }
+}
+
+/** Creates and pushes the release tag; records it as done, or as already in place when another run pushed it. */
+async function tag(run: Run, step: Extract<Step, { kind: 'tag' }>, commit: string, chart: ChartMetadata, release: ReleaseState): Promise<void> {
+  const { git, report } = run
+  const message = `${chart.name} ${release.version} (appVersion ${release.appVersion})`
+  const res = await git.createAndPushTag(step.tag, commit, message)
+  if (res.ok) {
+    core.info(`pushed tag ${step.tag} at ${commit.slice(0, 12)}`)
+    report.done.push(step)
+    return
+  }
+  const now = (await git.remoteTags()).get(step.tag)
+  if (now === commit) {
+    core.info(`tag ${step.tag} was pushed meanwhile by another run, at the same commit`)
+    report.facts.push(`tag ${step.tag} was pushed by another run, at ${commit.slice(0, 12)}`)
+  } else if (now) {
+    const w = `tag ${step.tag} appeared on the remote at ${now.slice(0, 12)} (not ${commit.slice(0, 12)}) while this run was tagging; it is left as it is`
+    core.warning(w)
+    report.warnings.push(w)
+  } else throw new ActionError(`pushing tag ${step.tag} failed:\n${res.stderr}`)
+}
+
+/**
+ * Packages the chart as it is at `source` (in the update's worktree when that holds `source`, else
+ * in a worktree of its own) and pushes it, unless the registry has that version by now.
+ */
 async function publish(
-  inputs: Inputs,
-  git: Git,
-  helm: Helm,
-  top: string,
-  chartRel: string,
+  run: Run,
+  step: Extract<Step, { kind: 'publish' }>,
   source: string,
-  lintFirst: boolean,
+  lint: Extract<Step, { kind: 'lint' }> | undefined,
   release: ReleaseState,
-  chartRegistry: Map<string, RegistryClient>,
-  report: RunReport,
+  updated: Worktree | undefined,
 ): Promise<void> {
-  const client = chartClient(inputs, release.name, chartRegistry)
-  const head = await git.revParse('HEAD')
-  let worktree: string | undefined
-  let chartDir = join(top, chartRel)
-  if (source !== head && !(await git.sameTree(source, head, chartRel))) {
-    worktree = await mkdtemp(join(inputs.tempDir, 'chart-source-'))
-    await git.addWorktree(worktree, source)
-    chartDir = join(worktree, chartRel)
-    core.info(`packaging the chart as it was at ${source.slice(0, 12)} (the commit that set version ${release.version})`)
+  const { inputs, git, helm, report } = run
+  const client = chartClient(run, release.name)
+  let worktree = updated?.commit === source ? updated : undefined
+  const own = worktree === undefined
+  if (!worktree) {
+    const dir = run.scratch.dir('chart-source-')
+    worktree = { dir, git: await git.addWorktree(dir, source), commit: source }
+    core.info(`packaging the chart as it is at ${source.slice(0, 12)} (the commit that set version ${release.version})`)
   }
   try {
-    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), `${chartRel}/Chart.yaml`)
+    const chartDir = join(worktree.dir, run.chartRel)
+    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), run.chartFile)
     if (onDisk.version !== release.version) {
       throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${release.version}`)
     }
-    if (lintFirst) core.info(await helm.lint(chartDir))
+    if (lint) {
+      core.info(await helm.lint(chartDir))
+      report.done.push(lint)
+    }
     // Stamped with the release commit's time, so any run packaging this commit makes the same archive.
     const archive = await helm.package(chartDir, await git.commitTime(source))
-    core.info(`packaged ${archive}`)
+    core.info(`packaged ${basename(archive)}`)
     if (inputs.registryCredentials) await helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
     // Last look before writing: another run may have pushed this version since we observed.
     const existing = await client.headManifest(chartVersionToTag(release.version))
     if (existing) {
       core.info(`${release.chartRef} was published meanwhile (${existing.digest}); not pushing it again`)
+      report.facts.push(`${release.chartRef} was published by another run (${existing.digest})`)
       report.chartDigest = existing.digest
       return
     }
     const digest = await helm.push(archive, inputs.ociRepo.url, inputs.plainHttp)
     report.pushed = true
+    report.done.push(step)
     report.chartDigest = digest ?? (await client.headManifest(chartVersionToTag(release.version)))?.digest
     core.info(`pushed ${release.chartRef} (${report.chartDigest ?? 'digest unknown'})`)
   } finally {
-    if (worktree) await git.removeWorktree(worktree)
+    if (own) await git.removeWorktree(worktree.dir)
   }
 }

@@ -20,8 +20,10 @@ export interface RunReport {
   chartDigest?: string
   updated: boolean
   pushed: boolean
-  /** Steps planned (dry run) or done. */
+  /** Steps planned (in a dry run: what a real run would do). */
   steps: Step[]
+  /** Steps this run completed, in order: a subset of `steps` (the summary never claims more). */
+  done: Step[]
   /** Lines about what was already in place. */
   facts: string[]
   warnings: string[]
@@ -51,7 +53,7 @@ export interface PruneReport {
 
 /** A fresh report for a run. */
 export function newReport(mode: string, dryRun: boolean): RunReport {
-  return { mode, dryRun, updated: false, pushed: false, steps: [], facts: [], warnings: [] }
+  return { mode, dryRun, updated: false, pushed: false, steps: [], done: [], facts: [], warnings: [] }
 }
 
 /** Sets every output of action.yml from the report (empty string when unknown). */
@@ -73,7 +75,12 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
   const s = core.summary
   const title = `Helm chart sync${report.chartName ? `: ${report.chartName}` : ''}${report.dryRun ? ' (dry run)' : ''}`
   s.addHeading(title, 2)
-  if (error) s.addRaw(`**Failed:** ${escape(error.split('\n')[0])}`, true)
+  if (error) {
+    // The whole cause: a remote's rejection (GH006 …) or a registry's error body is on later lines.
+    const [first, ...rest] = error.trim().split('\n')
+    s.addRaw(`**Failed:** ${escape(first)}`, true)
+    if (rest.length) s.addCodeBlock(escape(rest.join('\n')))
+  }
   const rows: [string, string][] = []
   if (report.image) rows.push(['Upstream image', code(report.image)])
   if (report.upstream) {
@@ -107,9 +114,18 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
       ...rows.map(([k, v]) => [k, v]),
     ])
   }
-  if (report.steps.length || report.mode === 'pipeline') {
-    s.addHeading(report.dryRun ? 'Plan (nothing was written)' : 'Done by this run', 3)
-    s.addList(report.steps.length ? report.steps.map((step) => escape(describeStep(step))) : ['nothing: everything was already up to date'])
+  const list = (steps: Step[]) => steps.map((step) => escape(describeStep(step)))
+  if (report.dryRun && (report.steps.length || report.mode === 'pipeline')) {
+    s.addHeading('Plan (nothing was written)', 3)
+    s.addList(report.steps.length ? list(report.steps) : ['nothing: everything is up to date'])
+  } else if (report.steps.length || report.mode === 'pipeline') {
+    s.addHeading('Done by this run', 3)
+    s.addList(report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'])
+    const notDone = report.steps.filter((step) => !report.done.includes(step))
+    if (notDone.length) {
+      s.addHeading(error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)', 3)
+      s.addList(list(notDone))
+    }
   }
   if (report.facts.length) {
     s.addHeading('Already in place', 3)

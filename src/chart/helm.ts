@@ -1,24 +1,25 @@
-import { lutimes, mkdtemp, readdir, utimes } from 'node:fs/promises'
+import { lutimes, readdir, utimes } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCommand } from '../exec.js'
 import { ActionError } from '../errors.js'
+import type { Scratch } from '../scratch.js'
 import type { Credentials } from '../upstream/registry.js'
 
 /**
- * The helm CLI (Helm 3.8+ or Helm 4) through `@actions/exec`. Registry credentials live in a
- * registry config file under a private temporary directory and reach helm on stdin
- * (`helm registry login --password-stdin`), never in argv.
+ * The helm CLI (Helm 3.8+ or Helm 4) through `@actions/exec`. Registry credentials reach helm on
+ * stdin (`helm registry login --password-stdin`), never in argv, and live in a registry config file
+ * in the run's scratch area, which is removed when the run ends (see {@link Scratch}).
  */
 export class Helm {
   private major?: number
   private registryConfig?: string
 
   /**
+   * @param scratch the run's private temporary directories (registry config, packages).
    * @param binary the helm executable (`helm` from PATH by default).
-   * @param tempDir a directory for the registry config and packages (`RUNNER_TEMP` on runners).
    */
   constructor(
-    private readonly tempDir: string,
+    private readonly scratch: Scratch,
     private readonly binary = 'helm',
   ) {}
 
@@ -28,7 +29,7 @@ export class Helm {
       const res = await runCommand(this.binary, ['version', '--short'], { allowFailure: true }).catch(() => undefined)
       const m = res && /v(\d+)\./.exec(res.stdout)
       if (!m) {
-        throw new ActionError(`helm is not installed or not on PATH (needed to lint, package and push the chart); add azure/setup-helm before this step`)
+        throw new ActionError(`helm is not installed or not on PATH (needed to lint, package and push the chart); add azure/setup-helm before this step. Nothing was written`)
       }
       this.major = Number(m[1])
     }
@@ -36,10 +37,7 @@ export class Helm {
   }
 
   private async globalArgs(): Promise<string[]> {
-    if (!this.registryConfig) {
-      const dir = await mkdtemp(join(this.tempDir, 'helm-registry-'))
-      this.registryConfig = join(dir, 'config.json')
-    }
+    if (!this.registryConfig) this.registryConfig = join(this.scratch.dir('helm-registry-'), 'config.json')
     return ['--registry-config', this.registryConfig]
   }
 
@@ -84,7 +82,7 @@ export class Helm {
    * archives differ between runs (the `created` annotation is still the commit time).
    */
   async package(chartDir: string, epoch?: number): Promise<string> {
-    const dest = await mkdtemp(join(this.tempDir, 'helm-package-'))
+    const dest = this.scratch.dir('helm-package-')
     if (epoch !== undefined) await stampTree(chartDir, epoch)
     await runCommand(this.binary, ['package', chartDir, '--destination', dest], epoch !== undefined ? { env: { SOURCE_DATE_EPOCH: String(epoch) } } : {})
     const files = (await readdir(dest)).filter((f) => f.endsWith('.tgz'))

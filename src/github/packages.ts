@@ -24,9 +24,6 @@ import type { PackageVersion } from './prune.js'
  * Every attempt's `x-ratelimit-remaining` is recorded so the caller can stop before the budget runs out.
  */
 
-/** Environment variable that divides every wait (write pacing, retry-after) — for tests and benchmarks only. */
-export const TIME_SCALE_ENV = 'ZERO_CACHE_CHART_TIME_SCALE'
-
 /** Minimum gap between DELETE starts: GitHub's REST best practices ask for at least 1 s between mutative requests. */
 export const WRITE_INTERVAL_MS = 1000
 
@@ -79,6 +76,8 @@ export interface PackagesClientOptions {
   baseUrl: string
   owner: string
   packageName: string
+  /** Divides every wait (write pacing, retry-after); 1 in real runs (see `Inputs.timeScale`). */
+  timeScale?: number
 }
 
 type Octokit = ReturnType<typeof getOctokit>
@@ -87,11 +86,6 @@ interface HttpError {
   status?: number
   message?: string
   response?: { headers?: Headers }
-}
-
-function timeScale(): number {
-  const n = Number(process.env[TIME_SCALE_ENV] ?? '1')
-  return Number.isFinite(n) && n > 0 ? n : 1
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -162,7 +156,7 @@ export class PackagesClient {
   private base?: string
 
   constructor(private readonly options: PackagesClientOptions) {
-    const scale = timeScale()
+    const scale = options.timeScale ?? 1
     const cooldown = new Cooldown(MAX_COOLDOWN_MS / scale)
     const write = new Bottleneck.Group({ maxConcurrent: 1, minTime: Math.ceil(WRITE_INTERVAL_MS / scale) })
     // Innermost hook (plugins apply in order and later hooks wrap earlier ones), so it sees every

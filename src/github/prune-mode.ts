@@ -69,7 +69,7 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
     )
   }
   if (!inputs.githubToken) throw new ActionError('github-token is empty: prune needs a token with packages: write')
-  const client = new PackagesClient({ token: inputs.githubToken, baseUrl: inputs.githubApiUrl, owner: target.owner, packageName: target.name })
+  const client = new PackagesClient({ token: inputs.githubToken, baseUrl: inputs.githubApiUrl, owner: target.owner, packageName: target.name, timeScale: inputs.timeScale })
   const policy: PrunePolicy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
   let scanned = mode === 'cleanup-all'
   const lowBudget = () => client.remaining !== undefined && client.remaining <= RESERVE

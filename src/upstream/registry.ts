@@ -29,7 +29,14 @@ export interface RegistryClientOptions {
   maxRetries?: number
   /** First retry delay in ms (default 500; doubles each time, capped at 30 s). */
   minRetryDelayMs?: number
+  /** Divides retry delays and timeouts (timeouts not below {@link MIN_TIMEOUT_MS}); 1 in real runs (see `Inputs.timeScale`). */
+  timeScale?: number
 }
+
+/** Time to wait for a registry's response headers, and between body chunks, before the attempt counts as failed (retried). */
+export const RESPONSE_TIMEOUT_MS = 30_000
+/** The shortest a scaled timeout gets (tests scale time down; loopback under load still needs a moment). */
+export const MIN_TIMEOUT_MS = 5_000
 
 /** A manifest's identity, from a HEAD on `/v2/<name>/manifests/<reference>`. */
 export interface ManifestDescriptor {
@@ -70,18 +77,22 @@ const USER_AGENT = 'zero-cache-chart-action'
 
 let sharedDispatchers = new Map<string, Dispatcher>()
 
-function dispatcherFor(maxRetries: number, minTimeout: number): Dispatcher {
-  const key = `${maxRetries}/${minTimeout}`
+function dispatcherFor(maxRetries: number, minTimeout: number, timeScale: number): Dispatcher {
+  const key = `${maxRetries}/${minTimeout}/${timeScale}`
   let dispatcher = sharedDispatchers.get(key)
   if (!dispatcher) {
-    dispatcher = new RetryAgent(new Agent({ connectTimeout: 15_000, headersTimeout: 60_000, bodyTimeout: 60_000 }), {
+    const timeout = Math.max(RESPONSE_TIMEOUT_MS / timeScale, MIN_TIMEOUT_MS)
+    dispatcher = new RetryAgent(new Agent({ connectTimeout: Math.min(15_000, timeout), headersTimeout: timeout, bodyTimeout: timeout }), {
       maxRetries,
-      minTimeout,
-      maxTimeout: 30_000,
+      minTimeout: minTimeout / timeScale,
+      maxTimeout: 30_000 / timeScale,
       timeoutFactor: 2,
       retryAfter: true,
-      methods: ['GET', 'HEAD'],
+      // POST and DELETE only ever open and cancel an upload session (checkPush): safe to repeat.
+      methods: ['GET', 'HEAD', 'POST', 'DELETE'],
       statusCodes: [429, 500, 502, 503, 504],
+      // undici's defaults plus its timeouts: a registry that stalls once is asked again.
+      errorCodes: ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'],
     })
     sharedDispatchers.set(key, dispatcher)
   }
@@ -140,7 +151,7 @@ export class RegistryClient {
     private readonly options: RegistryClientOptions = {},
   ) {
     this.base = `${options.plainHttp ? 'http' : 'https'}://${ref.apiHost}`
-    this.dispatcher = dispatcherFor(options.maxRetries ?? 4, options.minRetryDelayMs ?? 500)
+    this.dispatcher = dispatcherFor(options.maxRetries ?? 4, options.minRetryDelayMs ?? 500, options.timeScale ?? 1)
   }
 
   private get name(): string {
@@ -225,7 +236,37 @@ export class RegistryClient {
     return { mediaType: res.headers.get('content-type') ?? manifest.mediaType, manifest }
   }
 
-  private async request(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>) {
+  /**
+   * Proves that the client's credentials may push to this repository, leaving nothing behind: opens a
+   * blob upload session (`POST /v2/<name>/blobs/uploads/`, distribution-spec "Pushing blobs", 202
+   * with a `Location`) and cancels it (`DELETE <location>`, "Canceling an upload"; an upload session
+   * is not content, and registries expire abandoned ones anyway).
+   *
+   * @throws RegistryError naming the repository and the credentials when the registry refuses (401,
+   *   403, 404 …) or cannot be reached.
+   */
+  async checkPush(): Promise<void> {
+    const url = `${this.base}/v2/${this.ref.repository}/blobs/uploads/`
+    const res = await this.request('POST', url, {})
+    await res.body?.cancel().catch(() => undefined)
+    if (res.status !== 202) {
+      const who = this.options.credentials ? `'${this.options.credentials.username}'` : 'anonymous callers (no registry-password)'
+      const hint =
+        res.status === 401 || res.status === 403
+          ? '; check registry-username/registry-password (for ghcr.io: packages: write, and for an existing package, Write access for this repository under its "Manage Actions access")'
+          : ''
+      throw new RegistryError(`${this.name}: the registry does not let ${who} push (POST /v2/${this.ref.repository}/blobs/uploads/ answered HTTP ${res.status})${hint}`, res.status)
+    }
+    const location = res.headers.get('location')
+    if (!location) return
+    const cancel = new URL(location, url)
+    // Credentials go only to the registry itself, never to a host an answer names.
+    if (cancel.host !== new URL(url).host) return
+    const del = await this.request('DELETE', cancel.toString(), {}).catch(() => undefined)
+    await del?.body?.cancel().catch(() => undefined)
+  }
+
+  private async request(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', url: string, headers: Record<string, string>) {
     let res = await this.send(method, url, headers)
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '')
@@ -235,7 +276,7 @@ export class RegistryClient {
     return res
   }
 
-  private async send(method: 'GET' | 'HEAD', url: string, headers: Record<string, string>) {
+  private async send(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', url: string, headers: Record<string, string>) {
     const host = new URL(url).host
     requestCounts.set(host, (requestCounts.get(host) ?? 0) + 1)
     try {

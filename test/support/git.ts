@@ -24,8 +24,11 @@ export interface TestRemote {
   url: string
   home: string
   git(args: string[], cwd?: string): string
-  /** Clones like actions/checkout does (`--depth 1`, branch main) into a new directory. */
-  checkout(options?: { depth?: number }): string
+  /**
+   * Clones like actions/checkout does (`--depth 1`, branch main) into a new directory; with `url`,
+   * origin is then that URL (the same repository served another way, e.g. over HTTP).
+   */
+  checkout(options?: { depth?: number; url?: string }): string
   /** Commits on main of the remote, newest first: `<sha> <subject>`. */
   log(): string[]
   /** Tags on the remote: name → peeled commit. */
@@ -75,6 +78,7 @@ export function createRemote(chart: { version: string; appVersion: string; chart
     checkout(options = {}) {
       const ws = join(root, `workspace-${++n}`)
       git(['clone', '--quiet', '--no-tags', ...(options.depth === 0 ? [] : [`--depth=${options.depth ?? 1}`]), '--branch', 'main', url, ws])
+      if (options.url) git(['remote', 'set-url', 'origin', options.url], ws)
       return ws
     },
     log() {

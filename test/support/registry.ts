@@ -13,11 +13,14 @@ import { createServer as createNetServer } from 'node:net'
  * an x5c certificate chain that the registry verifies against its `rootcertbundle`).
  *
  * Access rules of the token service: anonymous callers get `pull` on every repository (a public
- * registry); callers with {@link REGISTRY_USER}/{@link REGISTRY_PASSWORD} get everything they ask.
+ * registry); callers with {@link REGISTRY_USER}/{@link REGISTRY_PASSWORD} get everything they ask;
+ * {@link READONLY_USER}/{@link READONLY_PASSWORD} (a token without `packages: write`) get `pull` only.
  */
 
 export const REGISTRY_USER = 'ci-user'
 export const REGISTRY_PASSWORD = 'registry-secret-Pa55'
+export const READONLY_USER = 'reader'
+export const READONLY_PASSWORD = 'reader-secret-Pa55'
 
 export interface TestRegistry {
   /** `127.0.0.1:<port>` */
@@ -111,7 +114,8 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
           password = form.get('password') ?? ''
         }
         const refreshOk = form?.get('grant_type') === 'refresh_token' && form.get('refresh_token') === refreshToken
-        const refused = (user !== undefined && !(user === REGISTRY_USER && password === REGISTRY_PASSWORD)) ||
+        const readonly = user === READONLY_USER && password === READONLY_PASSWORD
+        const refused = (user !== undefined && !readonly && !(user === REGISTRY_USER && password === REGISTRY_PASSWORD)) ||
           (form?.get('grant_type') === 'refresh_token' && !refreshOk)
         if (refused) {
           tokenRequests.refused++
@@ -128,13 +132,13 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
           const actions = middle.pop() ?? ''
           const name = middle.join(':')
           const wanted = actions.split(',').filter(Boolean)
-          const granted = authenticated ? wanted : wanted.filter((a) => a === 'pull')
+          const granted = authenticated && !readonly ? wanted : wanted.filter((a) => a === 'pull')
           return type === 'repository' && granted.length ? [{ type, name, actions: granted }] : []
         })
-        const token = makeToken(access, authenticated ? REGISTRY_USER : '')
+        const token = makeToken(access, authenticated ? (user ?? REGISTRY_USER) : '')
         const offline = url.searchParams.get('offline_token') === 'true' || form?.get('access_type') === 'offline'
         res.writeHead(200, { 'Content-Type': 'application/json' })
-        res.end(JSON.stringify({ token, access_token: token, expires_in: 300, ...(authenticated && offline ? { refresh_token: refreshToken } : {}) }))
+        res.end(JSON.stringify({ token, access_token: token, expires_in: 300, ...(authenticated && offline && !readonly ? { refresh_token: refreshToken } : {}) }))
       })
     })
     await new Promise<void>((r) => tokenServer!.listen(tokenPort, '127.0.0.1', r))
