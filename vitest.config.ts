@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     pool: 'forks',
     maxWorkers: 2,
+    // describe.concurrent blocks (the fault suite) run this many scenarios at once.
+    maxConcurrency: 3,
     reporters: ['default'],
   },
 })

@@ -262,7 +262,9 @@ export class RegistryClient {
     const cancel = new URL(location, url)
     // Credentials go only to the registry itself, never to a host an answer names.
     if (cancel.host !== new URL(url).host) return
-    const del = await this.request('DELETE', cancel.toString(), {}).catch(() => undefined)
+    // Best effort with the token in hand: a registry that wants another scope to cancel (docker
+    // distribution asks for `delete`) expires the session by itself; no new token is worth fetching.
+    const del = await this.send('DELETE', cancel.toString(), {}).catch(() => undefined)
     await del?.body?.cancel().catch(() => undefined)
   }
 

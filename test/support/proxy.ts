@@ -17,6 +17,8 @@ export interface Exchange {
   method: string
   /** Path without the query. */
   path: string
+  /** The query, without `?` (token requests carry their scope here). */
+  query: string
   /** `registry` or `token`. */
   to: 'registry' | 'token'
   status: number
@@ -96,7 +98,10 @@ export async function startProxy(options: { target: string; token?: string }): P
     for (const rule of rules) {
       if (!matches(rule.method, method) || !matches(rule.path, path) || (rule.to && rule.to !== to)) continue
       rule.seen++
-      if (rule.seen > (rule.skip ?? 0) && rule.used < (rule.times ?? 1)) return rule
+      if (rule.seen > (rule.skip ?? 0) && rule.used < (rule.times ?? 1)) {
+        rule.used++ // reserved now: concurrent requests (helm uploads blobs in parallel) must not both match
+        return rule
+      }
     }
     return undefined
   }
@@ -115,7 +120,7 @@ export async function startProxy(options: { target: string; token?: string }): P
     const method = req.method ?? 'GET'
     const path = (req.url ?? '/').split('?')[0]
     const to: Exchange['to'] = tokenUrl && path.startsWith(tokenUrl.pathname) ? 'token' : 'registry'
-    const exchange: Exchange = { method, path, to, status: 0 }
+    const exchange: Exchange = { method, path, query: (req.url ?? '').split('?')[1] ?? '', to, status: 0 }
     requests.push(`${method} ${path}`)
     exchanges.push(exchange)
     const chunks: Buffer[] = []
@@ -124,7 +129,6 @@ export async function startProxy(options: { target: string; token?: string }): P
 
     let rule = pick(method, path, to)
     const apply = (r: Rule) => {
-      r.used++
       applied[r.name] = (applied[r.name] ?? 0) + 1
       exchange.fault = r.name
     }
@@ -174,7 +178,10 @@ export async function startProxy(options: { target: string; token?: string }): P
     if (tokenUrl && typeof out['www-authenticate'] === 'string') out['www-authenticate'] = out['www-authenticate'].replace(`//${tokenUrl.host}`, `//${self}`)
     exchange.status = answer.statusCode ?? 502
     // A rule with onStatus waits for an answer with that status (e.g. the 201 of a manifest PUT).
-    if (rule?.onStatus !== undefined && rule.onStatus !== exchange.status) rule = undefined
+    if (rule?.onStatus !== undefined && rule.onStatus !== exchange.status) {
+      rule.used--
+      rule = undefined
+    }
     if (rule && 'delayMs' in rule.do) {
       apply(rule)
       await new Promise((r) => setTimeout(r, (rule!.do as { delayMs: number }).delayMs))

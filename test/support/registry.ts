@@ -1,7 +1,7 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import { createHash, createPrivateKey, sign, randomUUID } from 'node:crypto'
-import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createNetServer } from 'node:net'
@@ -27,6 +27,11 @@ export interface TestRegistry {
   host: string
   /** The token service's URL (the realm of the registry's challenges); empty without auth. */
   realm: string
+  /**
+   * Digests of every manifest stored in a repository, tagged or not (read from the registry's
+   * storage: distribution keeps one revision link per manifest ever put).
+   */
+  manifestRevisions(repository: string): string[]
   /** Requests the token service answered, by outcome. */
   tokenRequests: { anonymous: number; authenticated: number; refused: number }
   /** Pushes a tiny image and tags it with each of `tags` (one manifest PUT per tag). */
@@ -198,6 +203,10 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
   return {
     host,
     realm,
+    manifestRevisions(repository) {
+      const revisions = join(dir, 'data/docker/registry/v2/repositories', repository, '_manifests/revisions/sha256')
+      return existsSync(revisions) ? readdirSync(revisions).map((hex) => `sha256:${hex}`) : []
+    },
     tokenRequests,
     adminToken,
     async seedTags(repository, tags) {

@@ -5,8 +5,11 @@ import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
 import { gitEnv } from './git.js'
 
-/** The bundled action, run as GitHub runs it. */
-export const DIST = resolve(new URL('../../dist/index.js', import.meta.url).pathname)
+/**
+ * The bundled action, run as GitHub runs it. `ZCC_DIST` points the suites at another bundle (for
+ * measuring an older build against today's tests, e.g. the fault suite's before/after table).
+ */
+export const DIST = resolve(process.env.ZCC_DIST || new URL('../../dist/index.js', import.meta.url).pathname)
 export const ROOT = resolve(new URL('../..', import.meta.url).pathname)
 export const HELM4_DIR = join(ROOT, '.tools/helm4')
 export const HELM3_DIR = join(ROOT, '.tools/helm3')
