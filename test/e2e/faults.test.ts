@@ -45,6 +45,8 @@ const SECRETS = [REGISTRY_PASSWORD, Buffer.from(`${REGISTRY_USER}:${REGISTRY_PAS
 interface Row {
   group: string
   fault: string
+  /** Exit codes of the runs made while the fault was armed (0 ok, 1 clear failure, 137 killed). */
+  faulty: number[]
   runs: number
   violations: string[]
 }
@@ -82,8 +84,8 @@ describe('fault injection: no fault leaves a half-done release', () => {
     if (table.length) {
       const order = ['process death', 'registry', 'git', 'helm', 'concurrency']
       table.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group) || a.fault.localeCompare(b.fault, 'en', { numeric: true }))
-      const lines = ['| group | fault | runs | invariant violations |', '| --- | --- | ---: | --- |']
-      for (const row of table) lines.push(`| ${row.group} | ${row.fault} | ${row.runs} | ${row.violations.length ? row.violations.join('; ') : 'none'} |`)
+      const lines = ['| group | fault | exit codes under the fault | runs in all | invariant violations |', '| --- | --- | --- | ---: | --- |']
+      for (const row of table) lines.push(`| ${row.group} | ${row.fault} | ${row.faulty.join(', ')} | ${row.runs} | ${row.violations.length ? row.violations.join('; ') : 'none'} |`)
       const total = table.reduce((sum, r) => sum + r.runs, 0)
       lines.push(`\n${table.length} scenarios, ${total} runs, ${table.filter((r) => r.violations.length).length} with violations`)
       writeFileSync(join(tmpdir(), 'zcc-fault-report.md'), lines.join('\n') + '\n')
@@ -233,10 +235,12 @@ describe('fault injection: no fault leaves a half-done release', () => {
   ): Promise<Row> {
     // The dry run goes first, while there is a release to plan: a dry run with nothing to do proves little.
     const problems = (options.dryRuns ?? true) ? await dryRunViolations(c, 'before the fault') : []
+    const first = c.history.length
     await act()
+    const faulty = c.history.slice(first).map((h) => h.run.exitCode)
     await recover(c)
     problems.push(...(await violations(c, expected)))
-    const row = { group, fault, runs: c.history.length, violations: problems }
+    const row = { group, fault, faulty, runs: c.history.length, violations: problems }
     table.push(row)
     return row
   }

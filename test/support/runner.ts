@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { constants as osConstants, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { parse } from 'yaml'
@@ -105,7 +105,7 @@ export async function runAction(options: {
   })
   child.stderr.on('data', (d) => (stderr += d))
   const exitCode: number = await new Promise((r) => child.on('close', (code, signal) => r(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : -1))))
-  return {
+  const run = {
     exitCode,
     stdout,
     stderr,
@@ -113,6 +113,8 @@ export async function runAction(options: {
     summary: readFileSync(summaryFile, 'utf8'),
     log: `${stdout}\n${stderr}`,
   }
+  rmSync(tmp, { recursive: true, force: true })
+  return run
 }
 
 
