@@ -79,7 +79,7 @@ function blockHeader(node: Scalar, text: string): string | undefined {
 /** "a folded block scalar ('>-')" and the like, for messages. */
 function describeForm(node: Scalar, text: string): string {
   const header = blockHeader(node, text)
-  if (header === undefined) return `a ${String(node.type ?? 'plain').toLowerCase().replace('_', ' ')} scalar`
+  if (header === undefined) return node.type === Scalar.QUOTE_DOUBLE ? 'a double-quoted scalar' : node.type === Scalar.QUOTE_SINGLE ? 'a single-quoted scalar' : 'a plain scalar'
   return `${node.type === Scalar.BLOCK_FOLDED ? 'a folded' : 'a literal'} block scalar ('${header}')`
 }
 

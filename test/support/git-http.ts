@@ -55,7 +55,12 @@ export async function serveGit(bareDir: string): Promise<GitHttpServer> {
   const applied: Record<string, number> = {}
   const sockets = new Set<Socket>()
 
-  const server: Server = createServer((req, res) => void handle(req, res).catch(() => req.socket.destroy()))
+  const server: Server = createServer((req, res) => {
+    // Faults tear connections down on purpose: a write to a dead socket is expected, not a test error.
+    req.on('error', () => undefined)
+    res.on('error', () => undefined)
+    void handle(req, res).catch(() => req.socket.destroy())
+  })
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
@@ -105,6 +110,9 @@ export async function serveGit(bareDir: string): Promise<GitHttpServer> {
     const cgi = spawn('git', ['http-backend'], { env, stdio: ['pipe', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     cgi.stdout.on('data', (d: Buffer) => out.push(d))
+    cgi.stderr.resume()
+    // git may answer (a declined push, an error) before it has read the whole request body.
+    cgi.stdin.on('error', () => undefined)
     cgi.stdin.end(body)
     await new Promise((r) => cgi.on('close', r))
     if (fault && 'reset' in fault.do) {

@@ -107,6 +107,9 @@ export async function startProxy(options: { target: string; token?: string }): P
   }
 
   const server: Server = createServer((req, res) => {
+    // Faults tear connections down on purpose: a write to a dead socket is expected, not a test error.
+    req.on('error', () => undefined)
+    res.on('error', () => undefined)
     void handle(req, res).catch(() => {
       req.socket.destroy()
     })
@@ -200,6 +203,7 @@ export async function startProxy(options: { target: string; token?: string }): P
       return
     }
     res.writeHead(exchange.status, out)
+    answer.on('error', () => res.destroy())
     answer.pipe(res)
   }
 
