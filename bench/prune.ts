@@ -25,8 +25,18 @@ const DAY = 86_400_000
 function population(): Omit<StoredVersion, 'id'>[] {
   const out: Omit<StoredVersion, 'id'>[] = []
   const now = Date.now()
-  for (let i = 0; i < 39_000; i++) out.push({ digest: `sha256:${createHash('sha256').update(`u${i}`).digest('hex')}`, createdAt: new Date(now - 30 * DAY - i * 60_000), tags: [] })
-  for (let i = 0; i < 1_000; i++) out.push({ digest: `sha256:${createHash('sha256').update(`t${i}`).digest('hex')}`, createdAt: new Date(now - i * 3_600_000), tags: [`1.${Math.floor(i / 100)}.${i % 100}`] })
+  for (let i = 0; i < 39_000; i++)
+    out.push({
+      digest: `sha256:${createHash('sha256').update(`u${i}`).digest('hex')}`,
+      createdAt: new Date(now - 30 * DAY - i * 60_000),
+      tags: [],
+    })
+  for (let i = 0; i < 1_000; i++)
+    out.push({
+      digest: `sha256:${createHash('sha256').update(`t${i}`).digest('hex')}`,
+      createdAt: new Date(now - i * 3_600_000),
+      tags: [`1.${Math.floor(i / 100)}.${i % 100}`],
+    })
   return out
 }
 
@@ -36,7 +46,10 @@ async function double() {
   return api
 }
 
-console.log(`time scale ${SCALE}× (a minute lasts ${(60_000 / SCALE).toFixed(0)} ms); 10 ms latency; budget 1,000 requests per run; secondary 900 points/min\n`)
+console.log(
+  `time scale ${SCALE}× (a minute lasts ${(60_000 / SCALE).toFixed(0)} ms); 10 ms latency; budget 1,000 requests per run; secondary 900 ` +
+    `points/min\n`,
+)
 
 // --- the action ---
 const registry = await startRegistry({ auth: false })
@@ -58,16 +71,34 @@ try {
       home: remote.home,
       context: { apiUrl: api.url },
       env: { ZERO_CACHE_CHART_TIME_SCALE: String(SCALE) },
-      inputs: { mode: 'prune', 'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`, 'plain-http': 'true', 'github-packages': 'true' },
+      inputs: {
+        mode: 'prune',
+        'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`,
+        'plain-http': 'true',
+        'github-packages': 'true',
+      },
     })
     const after = api.counts()
     totalDeleted += after.deletes - before.deletes
     console.log(
-      `${String(runs).padStart(3)}  ${String(after.requests - before.requests).padStart(8)}  ${String(after.deletes - before.deletes).padStart(7)}  ${String(after.rateLimited - before.rateLimited).padStart(21)}  ${String(after.serverErrors - before.serverErrors).padStart(3)}  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)}  ${String(r.exitCode).padStart(5)}`,
+      `${String(runs).padStart(3)}  ${String(after.requests - before.requests).padStart(8)}  ` +
+        `${String(after.deletes - before.deletes).padStart(7)}  ${String(after.rateLimited - before.rateLimited).padStart(21)}  ` +
+        `${String(after.serverErrors - before.serverErrors).padStart(3)}  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)}  ` +
+        `${String(r.exitCode).padStart(5)}`,
     )
-    if (r.exitCode !== 0) console.log(r.log.split('\n').filter((l) => l.startsWith('::error')).join('\n'))
+    if (r.exitCode !== 0)
+      console.log(
+        r.log
+          .split('\n')
+          .filter((l) => l.startsWith('::error'))
+          .join('\n'),
+      )
   }
-  console.log(`\naction: ${runs} runs, ${totalDeleted} deleted, ${api.counts().rateLimited} rejected requests, OpenAPI violations: ${api.violations.length}, ${((performance.now() - started) / 1000).toFixed(1)} s in all; tagged left: ${api.versions('acme', 'zero-cache-chart/zero-cache').filter((v) => v.tags.length).length}\n`)
+  console.log(
+    `\naction: ${runs} runs, ${totalDeleted} deleted, ${api.counts().rateLimited} rejected requests, OpenAPI violations: ` +
+      `${api.violations.length}, ${((performance.now() - started) / 1000).toFixed(1)} s in all; tagged left: ` +
+      `${api.versions('acme', 'zero-cache-chart/zero-cache').filter((v) => v.tags.length).length}\n`,
+  )
 } finally {
   await api.stop()
   await registry.stop()
@@ -106,8 +137,15 @@ while (baseRuns < 3) {
   }
   const after = base.counts()
   baseDeleted += after.deletes - before.deletes
-  console.log(`${String(baseRuns).padStart(3)}  ${String(after.requests - before.requests).padStart(8)}  ${String(after.deletes - before.deletes).padStart(7)}  ${String(after.rateLimited - before.rateLimited).padStart(21)}  ${((performance.now() - t) / 1000).toFixed(1).padStart(6)}   ${outcome}`)
+  console.log(
+    `${String(baseRuns).padStart(3)}  ${String(after.requests - before.requests).padStart(8)}  ` +
+      `${String(after.deletes - before.deletes).padStart(7)}  ${String(after.rateLimited - before.rateLimited).padStart(21)}  ` +
+      `${((performance.now() - t) / 1000).toFixed(1).padStart(6)}   ${outcome}`,
+  )
 }
 const leftUntagged = base.versions('acme', 'zero-cache-chart/zero-cache').filter((v) => v.tags.length === 0).length
-console.log(`\nbaseline: ${baseRuns} runs, ${baseDeleted} deleted, ${leftUntagged} untagged left (at this rate ~${Math.ceil(leftUntagged / Math.max(baseDeleted / baseRuns, 1))} more runs, each failing)`)
+console.log(
+  `\nbaseline: ${baseRuns} runs, ${baseDeleted} deleted, ${leftUntagged} untagged left (at this rate ` +
+    `~${Math.ceil(leftUntagged / Math.max(baseDeleted / baseRuns, 1))} more runs, each failing)`,
+)
 await base.stop()

@@ -36,7 +36,11 @@ const remote = createRemote({ version: '2.0.0', appVersion: '1.8.0' })
 try {
   const tags = upstreamTags()
   await upstreamRegistry.seedTags('rocicorp/zero', tags)
-  const inputs = { image: `${upstreamProxy.host}/rocicorp/zero`, 'oci-repo': `oci://${chartProxy.host}/acme/zero-cache-chart`, 'plain-http': 'true' }
+  const inputs = {
+    image: `${upstreamProxy.host}/rocicorp/zero`,
+    'oci-repo': `oci://${chartProxy.host}/acme/zero-cache-chart`,
+    'plain-http': 'true',
+  }
   const context = { actor: REGISTRY_USER, token: REGISTRY_PASSWORD }
   const workspace = remote.checkout()
   const first = await runAction({ workspace, inputs, home: remote.home, context })
@@ -62,13 +66,20 @@ try {
     const up = upstreamProxy.requests.length + upTokens
     const ch = chartProxy.requests.length + chTokens
     console.log(
-      `${String(i).padStart(3)}  ${wall.toFixed(0).padStart(7)}  ${String(up).padStart(3)} (${upstreamProxy.requests.length} + ${upTokens})${' '.repeat(29)}${String(ch).padStart(3)} (${chartProxy.requests.length} + ${chTokens})${' '.repeat(35)}${r.outputs.updated}`,
+      `${String(i).padStart(3)}  ${wall.toFixed(0).padStart(7)}  ${String(up).padStart(3)} (${upstreamProxy.requests.length} + ` +
+        `${upTokens})${' '.repeat(29)}${String(ch).padStart(3)} (${chartProxy.requests.length} + ` +
+        `${chTokens})${' '.repeat(35)}${r.outputs.updated}`,
     )
-    lastCounts = `upstream: ${upstreamProxy.requests.join(', ')} + ${upTokens} token\n  chart registry: ${chartProxy.requests.join(', ')} + ${chTokens} token`
+    lastCounts =
+      `upstream: ${upstreamProxy.requests.join(', ')} + ${upTokens} token\n  chart registry: ` +
+      `${chartProxy.requests.join(', ')} + ${chTokens} token`
   }
   walls.sort((a, b) => a - b)
   const median = walls[Math.floor(walls.length / 2)]
-  console.log(`\nwall time: median ${median.toFixed(0)} ms, min ${walls[0].toFixed(0)} ms, max ${walls[walls.length - 1].toFixed(0)} ms (includes node start-up and two git calls to the remote)`)
+  console.log(
+    `\nwall time: median ${median.toFixed(0)} ms, min ${walls[0].toFixed(0)} ms, max ${walls[walls.length - 1].toFixed(0)} ms (includes ` +
+      `node start-up and two git calls to the remote)`,
+  )
   console.log(`requests of the last run:\n  ${lastCounts}`)
 } finally {
   await Promise.all([upstreamProxy.stop(), chartProxy.stop()])

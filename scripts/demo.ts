@@ -32,14 +32,22 @@ const remote = createRemote({ version: '1.0.0', appVersion: '1.6.2' })
 try {
   console.log(`registry: http://${registry.host} (token auth)   git remote: ${remote.url}\n`)
   await registry.seedTags('rocicorp/zero', until('2026-06-30'))
-  console.log(`upstream ${registry.host}/rocicorp/zero has ${until('2026-06-30').length} tags (newest stable: 1.7.0); chart: version 1.0.0, appVersion 1.6.2\n`)
+  console.log(
+    `upstream ${registry.host}/rocicorp/zero has ${until('2026-06-30').length} tags (newest stable: 1.7.0); chart: version 1.0.0, ` +
+      `appVersion 1.6.2\n`,
+  )
 
   const run = async (title: string, inputs: Record<string, string> = {}) => {
     const r = await runAction({
       workspace: remote.checkout(),
       home: remote.home,
       context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD },
-      inputs: { image: `${registry.host}/rocicorp/zero`, 'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`, 'plain-http': 'true', ...inputs },
+      inputs: {
+        image: `${registry.host}/rocicorp/zero`,
+        'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`,
+        'plain-http': 'true',
+        ...inputs,
+      },
     })
     show(title, r)
     return r
@@ -53,9 +61,17 @@ try {
   const last = await run('4. the next hour: 1.9.0 is new')
 
   console.log('== state after the demo')
-  console.log(`git log (remote main):\n${remote.log().map((l) => `   ${l.slice(0, 12)} ${l.slice(41)}`).join('\n')}`)
+  console.log(
+    `git log (remote main):\n${remote
+      .log()
+      .map((l) => `   ${l.slice(0, 12)} ${l.slice(41)}`)
+      .join('\n')}`,
+  )
   console.log(`git tags: ${[...remote.tags().keys()].join(', ')}`)
-  console.log(`registry ${registry.host}/acme/zero-cache-chart/zero-cache tags: ${(await registry.listTags('acme/zero-cache-chart/zero-cache')).join(', ')}`)
+  console.log(
+    `registry ${registry.host}/acme/zero-cache-chart/zero-cache tags: ` +
+      `${(await registry.listTags('acme/zero-cache-chart/zero-cache')).join(', ')}`,
+  )
   console.log(`\njob summary of run 4 (markdown):\n${last.summary.replace(/^/gm, '   ')}`)
 } finally {
   await registry.stop()
@@ -67,6 +83,8 @@ function show(title: string, r: ActionRun) {
   const plan = r.log.split('\n').filter((l) => /^(would|will): |^nothing to do|^pushed |^::(warning|error|notice)::/.test(l))
   for (const line of verbose ? r.log.split('\n') : plan) console.log(`   ${line}`)
   const o = r.outputs
-  console.log(`   outputs: updated=${o.updated} app-version=${o['app-version']} chart-version=${o['chart-version']} tag=${o.tag} pushed=${o.pushed}`)
+  console.log(
+    `   outputs: updated=${o.updated} app-version=${o['app-version']} chart-version=${o['chart-version']} tag=${o.tag} pushed=${o.pushed}`,
+  )
   console.log(`            chart-ref=${o['chart-ref']} chart-digest=${o['chart-digest'] || '-'}\n`)
 }

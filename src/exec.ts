@@ -30,11 +30,7 @@ export interface CommandResult {
  * `stdin`). Throws {@link CommandError} with the command's stderr when it exits non-zero, unless
  * `allowFailure` is set.
  */
-export async function runCommand(
-  command: string,
-  args: string[],
-  options: CommandOptions = {},
-): Promise<CommandResult> {
+export async function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   const line = [command, ...args].join(' ')
   core.debug(`$ ${line}`)
   const result = await getExecOutput(command, args, {

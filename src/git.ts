@@ -20,9 +20,39 @@ export const TRANSPORT_ATTEMPTS = 3
 const TRANSPORT_BACKOFF_MS = [2_000, 6_000]
 
 /** Messages of git and curl that mean the conversation broke, not that the remote said no. */
-const TRANSIENT = /RPC failed|remote end hung up|early EOF|unexpected disconnect|Connection (?:reset|refused|timed out|closed)|Operation timed out|Failed to connect|Could not resolve host|Temporary failure in name resolution|Empty reply from server|returned error: (?:5\d\d|429)|HTTP (?:5\d\d|429)|gnutls_handshake|SSL_ERROR|TLS connection was non-properly terminated|index-pack failed/i
+const TRANSIENT = new RegExp(
+  [
+    'RPC failed',
+    'remote end hung up',
+    'early EOF',
+    'unexpected disconnect',
+    'Connection (?:reset|refused|timed out|closed)',
+    'Operation timed out',
+    'Failed to connect',
+    'Could not resolve host',
+    'Temporary failure in name resolution',
+    'Empty reply from server',
+    'returned error: (?:5\\d\\d|429)',
+    'HTTP (?:5\\d\\d|429)',
+    'gnutls_handshake',
+    'SSL_ERROR',
+    'TLS connection was non-properly terminated',
+    'index-pack failed',
+  ].join('|'),
+  'i',
+)
 /** …unless one of these says the remote refused us. */
-const REFUSAL = /returned error: 4(?!29)\d\d|Authentication failed|Permission denied|Repository not found|could not read Username|terminal prompts disabled/i
+const REFUSAL = new RegExp(
+  [
+    'returned error: 4(?!29)\\d\\d',
+    'Authentication failed',
+    'Permission denied',
+    'Repository not found',
+    'could not read Username',
+    'terminal prompts disabled',
+  ].join('|'),
+  'i',
+)
 
 /** True when a failed network git command's output shows a transport error worth retrying. */
 export function isTransportError(output: string): boolean {
@@ -72,13 +102,17 @@ export class Git {
       const output = `${res.stderr}\n${res.stdout}`
       const rejected = /^!\t/m.test(res.stdout) // `push --porcelain`: a ref the remote refused
       if (res.exitCode === 0 || rejected || attempt >= TRANSPORT_ATTEMPTS || !isTransportError(output)) {
-        if (res.exitCode !== 0 && !options.allowFailure) throw new CommandError(['git', ...args].join(' '), res.exitCode, res.stderr || res.stdout)
+        if (res.exitCode !== 0 && !options.allowFailure)
+          throw new CommandError(['git', ...args].join(' '), res.exitCode, res.stderr || res.stdout)
         return res
       }
       const base = TRANSPORT_BACKOFF_MS[attempt - 1] / (this.options.timeScale ?? 1)
       const pause = Math.round(base * (1 + Math.random() / 2))
       const reason = output.trim().split('\n').filter(Boolean).pop() ?? `exit code ${res.exitCode}`
-      core.info(`git ${args[0]} failed with a transport error (${reason}); attempt ${attempt + 1} of ${TRANSPORT_ATTEMPTS} in ${(pause / 1000).toFixed(1)} s`)
+      core.info(
+        `git ${args[0]} failed with a transport error (${reason}); attempt ${attempt + 1} of ${TRANSPORT_ATTEMPTS} in ` +
+          `${(pause / 1000).toFixed(1)} s`,
+      )
       await new Promise((resolve) => setTimeout(resolve, pause))
     }
   }
@@ -120,14 +154,17 @@ export class Git {
 
   /** `git fetch origin <branch>` into `refs/remotes/origin/<branch>`; returns the remote tip. */
   async fetchBranch(branch: string): Promise<string> {
-    const res = await this.transport(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], { allowFailure: true })
+    const res = await this.transport(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {
+      allowFailure: true,
+    })
     if (res.exitCode !== 0) {
       const detail = (res.stderr || res.stdout).trim()
       const missing = /couldn't find remote ref/i.test(detail)
       throw new ActionError(
         missing
           ? `the remote has no branch '${branch}': set the branch input to a branch that exists`
-          : `git fetch of ${branch} from origin failed${isTransportError(detail) ? ` after ${TRANSPORT_ATTEMPTS} attempts` : ''}:\n${detail}`,
+          : `git fetch of ${branch} from origin ` +
+              `failed${isTransportError(detail) ? ` after ${TRANSPORT_ATTEMPTS} attempts` : ''}:\n${detail}`,
       )
     }
     return this.revParse(`refs/remotes/origin/${branch}`)
@@ -162,7 +199,14 @@ export class Git {
   /** Fetches the full history of `branch` (only needed on rare recovery paths). */
   async unshallow(branch: string): Promise<void> {
     if (await this.isShallow()) {
-      await this.transport(['fetch', '--no-tags', '--quiet', '--unshallow', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+      await this.transport([
+        'fetch',
+        '--no-tags',
+        '--quiet',
+        '--unshallow',
+        'origin',
+        `+refs/heads/${branch}:refs/remotes/origin/${branch}`,
+      ])
     }
   }
 

@@ -2,7 +2,13 @@ import * as core from '@actions/core'
 import { isAbsolute, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { InputError } from './errors.js'
-import { parseImageReference, parseOciRepository, ReferenceError, type OciRepository, type RepositoryReference } from './upstream/reference.js'
+import {
+  parseImageReference,
+  parseOciRepository,
+  ReferenceError,
+  type OciRepository,
+  type RepositoryReference,
+} from './upstream/reference.js'
 import type { Credentials } from './upstream/registry.js'
 import { checkRange, type BumpKind } from './versions.js'
 import { unknownPlaceholders } from './plan.js'
@@ -76,10 +82,18 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
 function template(name: string, fallback: string, required: string[] = []): string {
   const raw = core.getInput(name) || fallback
   const unknown = unknownPlaceholders(raw)
-  if (unknown.length) throw new InputError(name, `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `{${p}}`).join(', ')}; use {version}, {app-version} or {name}`)
+  if (unknown.length)
+    throw new InputError(
+      name,
+      `unknown placeholder${unknown.length > 1 ? 's' : ''} ${unknown.map((p) => `{${p}}`).join(', ')}; use {version}, {app-version} or ` +
+        `{name}`,
+    )
   for (const placeholder of required) {
     if (!raw.includes(`{${placeholder}}`)) {
-      throw new InputError(name, `'${raw}' has no {${placeholder}}: every chart version needs a tag of its own (e.g. v{version} or {name}-{version})`)
+      throw new InputError(
+        name,
+        `'${raw}' has no {${placeholder}}: every chart version needs a tag of its own (e.g. v{version} or {name}-{version})`,
+      )
     }
   }
   return raw
@@ -87,6 +101,26 @@ function template(name: string, fallback: string, required: string[] = []): stri
 
 /** The longest `max-age-days` accepted: ten years, longer than GitHub Packages has existed. */
 export const MAX_AGE_DAYS_LIMIT = 3650
+
+/**
+ * The default of `oci-repo`: the GitHub container registry of the repository the workflow runs in,
+ * `oci://ghcr.io/<owner>/<repo>` (lowercased by parseOciRepository, as OCI names must be), so the
+ * same workflow publishes to each fork's own registry. On GitHub Enterprise Server the container
+ * registry is `containers.<host>` (GitHub docs, "Working with the Container registry"). Empty
+ * outside Actions (no `GITHUB_REPOSITORY`).
+ */
+export function defaultOciRepo(env: NodeJS.ProcessEnv = process.env): string {
+  const repository = env.GITHUB_REPOSITORY
+  if (!repository) return ''
+  let host = 'ghcr.io'
+  try {
+    const server = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname
+    if (server !== 'github.com') host = `containers.${server}`
+  } catch {
+    // a malformed GITHUB_SERVER_URL: github.com's registry
+  }
+  return `oci://${host}/${repository}`
+}
 
 function timeScale(): number {
   const n = Number(process.env[TIME_SCALE_ENV] ?? '1')
@@ -119,8 +153,12 @@ export function readInputs(): Inputs {
     }
   }
 
-  const rawRepo = input('oci-repo')
-  if (!rawRepo) throw new InputError('oci-repo', 'required (e.g. oci://ghcr.io/OWNER/REPO)')
+  const rawRepo = input('oci-repo') || defaultOciRepo()
+  if (!rawRepo)
+    throw new InputError(
+      'oci-repo',
+      'not set, and GITHUB_REPOSITORY is not either (outside Actions): set it, e.g. oci://ghcr.io/OWNER/REPO',
+    )
   let ociRepo: OciRepository
   try {
     ociRepo = parseOciRepository(rawRepo)

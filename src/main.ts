@@ -18,7 +18,8 @@ const REVIEW_EVENTS = /^(pull_request|pull_request_target|pull_request_review|pu
 function refuseUnmergedWrites(inputs: Inputs): void {
   if (inputs.dryRun || !REVIEW_EVENTS.test(inputs.eventName)) return
   throw new ActionError(
-    `this run was started by a ${inputs.eventName} event, and the action does not write from one: it would commit, tag, publish or delete for code nobody has merged. ` +
+    `this run was started by a ${inputs.eventName} event, and the action does not write from one: it would commit, tag, publish or ` +
+      `delete for code nobody has merged. ` +
       `Set dry-run: true on ${inputs.eventName} to show the plan as a check, and run the release from push, schedule or workflow_dispatch`,
   )
 }

@@ -6,7 +6,17 @@ import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
 import { Git } from './git.js'
 import type { Inputs } from './inputs.js'
-import { decideUpdate, describeStep, firstFreeVersion, formatTemplate, planRelease, type CommitRef, type Plan, type ReleaseState, type Step } from './plan.js'
+import {
+  decideUpdate,
+  describeStep,
+  firstFreeVersion,
+  formatTemplate,
+  planRelease,
+  type CommitRef,
+  type Plan,
+  type ReleaseState,
+  type Step,
+} from './plan.js'
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
 import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
@@ -74,7 +84,10 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
     const client = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
     const tags = await client.listTags()
     const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange })
-    core.info(`${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ${inputs.includePrereleases ? 'included' : 'excluded'}, range '${inputs.versionRange}')`)
+    core.info(
+      `${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ` +
+        `${inputs.includePrereleases ? 'included' : 'excluded'}, range '${inputs.versionRange}')`,
+    )
     core.info(sel.selected ? `newest allowed version: ${sel.selected.tag}` : 'no tag is allowed by the policy')
     return sel
   })
@@ -88,7 +101,8 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   if (!selection.selected) {
     throw new ActionError(
       `no tag of ${report.image} is allowed: ${selection.total} tags listed, ${selection.semver} of them semver, none matching ` +
-        `${inputs.includePrereleases ? '' : 'stable versions in '}range '${inputs.versionRange}'. Check image, version-range and include-prereleases`,
+        `${inputs.includePrereleases ? '' : 'stable versions in '}range '${inputs.versionRange}'. Check image, version-range and ` +
+        `include-prereleases`,
     )
   }
 
@@ -98,7 +112,8 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   // git reports the top level as a real path; the workspace may be reached through a symlink
   // (self-hosted runners, macOS /var → /private/var), so compare real paths.
   const chartRel = relative(await realpath(top), await realPathOf(inputs.chartDir)) || '.'
-  if (chartRel.startsWith('..') || isAbsolute(chartRel)) throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
+  if (chartRel.startsWith('..') || isAbsolute(chartRel))
+    throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
   const run: Run = {
     inputs,
     git,
@@ -125,7 +140,9 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
       updated = await core.group('Update: commit and push', () => applyUpdate(run, observation!))
       if (updated) break
       if (attempt >= MAX_ATTEMPTS) {
-        throw new ActionError(`the push to ${run.branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`)
+        throw new ActionError(
+          `the push to ${run.branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`,
+        )
       }
       core.info(`${run.branch} moved while this run was pushing; re-planning from the new tip`)
     }
@@ -188,7 +205,11 @@ function chartClient(run: Run, name: string): RegistryClient {
       if (error instanceof ReferenceError) throw new ChartError(`chart name '${name}' cannot be an OCI repository name: ${error.message}`)
       throw error
     }
-    client = new RegistryClient(repo, { plainHttp: run.inputs.plainHttp, credentials: run.inputs.registryCredentials, timeScale: run.inputs.timeScale })
+    client = new RegistryClient(repo, {
+      plainHttp: run.inputs.plainHttp,
+      credentials: run.inputs.registryCredentials,
+      timeScale: run.inputs.timeScale,
+    })
     run.registries.set(name, client)
   }
   return client
@@ -199,19 +220,26 @@ async function observe(run: Run, selection: Selection): Promise<Observation> {
   const base = await git.fetchBranch(branch)
   const head = await git.revParse('HEAD')
   if (head !== base && !(await git.isAncestor(head, base))) {
-    core.info(`the checked-out HEAD ${head.slice(0, 12)} has commits that origin/${branch} does not have; they are not pushed: this run plans and commits on origin/${branch}`)
+    core.info(
+      `the checked-out HEAD ${head.slice(0, 12)} has commits that origin/${branch} does not have; they are not pushed: this run plans ` +
+        `and commits on origin/${branch}`,
+    )
   }
   core.info(`origin/${branch} is at ${base.slice(0, 12)}; planning from there`)
 
   const chartText = await git.show(base, chartFile)
   if (chartText === undefined) {
-    throw new ChartError(`${chartFile} not found at ${branch} (${base.slice(0, 12)}): set chart-path to the chart directory (the one holding Chart.yaml)`)
+    throw new ChartError(
+      `${chartFile} not found at ${branch} (${base.slice(0, 12)}): set chart-path to the chart directory (the one holding Chart.yaml)`,
+    )
   }
   const chart = parseChart(chartText, chartFile)
   core.info(`${chartFile}: name ${chart.name}, version ${chart.version}, appVersion ${chart.appVersion}`)
   const decision = decideUpdate(chart, selection, inputs.bump)
   if (decision.kind === 'ahead') {
-    core.notice(`appVersion ${chart.appVersion} is ahead of the newest allowed upstream version ${decision.newest}; the chart is left as it is`)
+    core.notice(
+      `appVersion ${chart.appVersion} is ahead of the newest allowed upstream version ${decision.newest}; the chart is left as it is`,
+    )
   }
 
   const client = chartClient(run, chart.name)
@@ -264,7 +292,8 @@ async function observe(run: Run, selection: Selection): Promise<Observation> {
   }
   if (digest) report.chartDigest = digest
   report.facts = []
-  if (release.remoteTagCommit && decision.kind !== 'update') report.facts.push(`tag ${tag} exists at ${release.remoteTagCommit.slice(0, 12)}`)
+  if (release.remoteTagCommit && decision.kind !== 'update')
+    report.facts.push(`tag ${tag} exists at ${release.remoteTagCommit.slice(0, 12)}`)
   if (release.published) report.facts.push(`${release.chartRef} is published${digest ? ` (${digest})` : ''}`)
   const plan = planRelease({
     decision,
@@ -328,12 +357,17 @@ async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undef
     await writeFile(join(dir, chartFile), edited)
     if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new')) core.info(await run.helm.lint(join(dir, run.chartRel)))
     const commitStep = obs.plan.steps.find((s) => s.kind === 'commit')
-    const commit = await worktree.commit([chartFile], commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion')
+    const commit = await worktree.commit(
+      [chartFile],
+      commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion',
+    )
     core.info(`committed ${commit.slice(0, 12)} on top of origin/${branch} (${obs.base.slice(0, 12)}): ${describeStep(step)}`)
     const res = await git.pushBranch(commit, branch)
     if (res.ok) {
       core.info(`pushed ${commit.slice(0, 12)} to ${branch}`)
-      run.report.done.push(...obs.plan.steps.filter((s) => s.kind === 'update' || s.kind === 'commit' || (s.kind === 'lint' && s.source === 'new')))
+      run.report.done.push(
+        ...obs.plan.steps.filter((s) => s.kind === 'update' || s.kind === 'commit' || (s.kind === 'lint' && s.source === 'new')),
+      )
       if (await git.fastForward(branch, obs.base, commit)) core.info(`the checkout moved to ${commit.slice(0, 12)}`)
       keep = true
       return { dir, git: worktree, commit }
@@ -341,7 +375,10 @@ async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undef
     core.info(`push rejected:\n${res.stderr}`)
     const tip = await git.fetchBranch(branch)
     if (tip === obs.base || (await git.isAncestor(tip, obs.base))) {
-      throw new ActionError(`pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission and branch protection); nothing was pushed:\n${res.stderr}`)
+      throw new ActionError(
+        `pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission ` +
+          `and branch protection); nothing was pushed:\n${res.stderr}`,
+      )
     }
     return undefined
   } finally {
@@ -350,7 +387,13 @@ async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undef
 }
 
 /** Creates and pushes the release tag; records it as done, or as already in place when another run pushed it. */
-async function tag(run: Run, step: Extract<Step, { kind: 'tag' }>, commit: string, chart: ChartMetadata, release: ReleaseState): Promise<void> {
+async function tag(
+  run: Run,
+  step: Extract<Step, { kind: 'tag' }>,
+  commit: string,
+  chart: ChartMetadata,
+  release: ReleaseState,
+): Promise<void> {
   const { git, report } = run
   const message = `${chart.name} ${release.version} (appVersion ${release.appVersion})`
   const res = await git.createAndPushTag(step.tag, commit, message)
@@ -364,7 +407,9 @@ async function tag(run: Run, step: Extract<Step, { kind: 'tag' }>, commit: strin
     core.info(`tag ${step.tag} was pushed meanwhile by another run, at the same commit`)
     report.facts.push(`tag ${step.tag} was pushed by another run, at ${commit.slice(0, 12)}`)
   } else if (now) {
-    const w = `tag ${step.tag} appeared on the remote at ${now.slice(0, 12)} (not ${commit.slice(0, 12)}) while this run was tagging; it is left as it is`
+    const w =
+      `tag ${step.tag} appeared on the remote at ${now.slice(0, 12)} (not ${commit.slice(0, 12)}) while this run was tagging; ` +
+      `it is left as it is`
     core.warning(w)
     report.warnings.push(w)
   } else throw new ActionError(`pushing tag ${step.tag} failed:\n${res.stderr}`)

@@ -14,7 +14,14 @@ import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, t
 
 /** What the update stage decided, from Chart.yaml and the upstream selection. */
 export type UpdateDecision =
-  | { kind: 'update'; from: ChartMetadata; appVersion: string; version: string; releaseType: 'patch' | 'minor' | 'major'; breaking: boolean }
+  | {
+      kind: 'update'
+      from: ChartMetadata
+      appVersion: string
+      version: string
+      releaseType: 'patch' | 'minor' | 'major'
+      breaking: boolean
+    }
   | { kind: 'current'; chart: ChartMetadata }
   | { kind: 'ahead'; chart: ChartMetadata; newest: string }
   | { kind: 'none-allowed'; chart: ChartMetadata }
@@ -64,7 +71,10 @@ export async function firstFreeVersion(
     skipped.push(version)
     version = bumpVersion(version, 'patch')
   }
-  throw new ActionError(`chart versions ${proposed} to ${skipped[skipped.length - 1]} are all taken (tags or registry); set the chart version in Chart.yaml by hand`)
+  throw new ActionError(
+    `chart versions ${proposed} to ${skipped[skipped.length - 1]} are all taken (tags or registry); set the chart version in Chart.yaml ` +
+      `by hand`,
+  )
 }
 
 /** Placeholders of `tag-format` and `commit-message`. */
@@ -92,7 +102,14 @@ export type CommitRef = string | 'new'
 
 /** One step of a run, in order. */
 export type Step =
-  | { kind: 'update'; from: { version: string; appVersion: string }; to: { version: string; appVersion: string }; releaseType: string; breaking: boolean; skippedVersions: string[] }
+  | {
+      kind: 'update'
+      from: { version: string; appVersion: string }
+      to: { version: string; appVersion: string }
+      releaseType: string
+      breaking: boolean
+      skippedVersions: string[]
+    }
   | { kind: 'lint'; source: CommitRef }
   | { kind: 'commit'; branch: string; message: string }
   | { kind: 'tag'; tag: string; commit: CommitRef }
@@ -154,7 +171,8 @@ export function planRelease(input: {
     steps.push({ kind: 'tag', tag: release.tag, commit: release.releaseCommit })
   } else if (release.releaseCommit !== 'new' && release.remoteTagCommit !== release.releaseCommit) {
     warnings.push(
-      `tag ${release.tag} already exists at ${release.remoteTagCommit.slice(0, 12)}, not at ${release.releaseCommit.slice(0, 12)} (the commit that set version ${release.version}); it is left as it is`,
+      `tag ${release.tag} already exists at ${release.remoteTagCommit.slice(0, 12)}, not at ${release.releaseCommit.slice(0, 12)} (the ` +
+        `commit that set version ${release.version}); it is left as it is`,
     )
   }
   if (!release.published) {
@@ -168,8 +186,14 @@ export function planRelease(input: {
 export function describeStep(step: Step): string {
   const at = (c: CommitRef) => (c === 'new' ? 'the new commit' : c.slice(0, 12))
   switch (step.kind) {
-    case 'update':
-      return `update Chart.yaml: appVersion ${step.from.appVersion} → ${step.to.appVersion}, version ${step.from.version} → ${step.to.version} (${step.releaseType}${step.breaking ? ', breaking upstream change' : ''})${step.skippedVersions.length ? `; skipped taken versions ${step.skippedVersions.join(', ')}` : ''}`
+    case 'update': {
+      const why = `${step.releaseType}${step.breaking ? ', breaking upstream change' : ''}`
+      const skipped = step.skippedVersions.length ? `; skipped taken versions ${step.skippedVersions.join(', ')}` : ''
+      return (
+        `update Chart.yaml: appVersion ${step.from.appVersion} → ${step.to.appVersion}, ` +
+        `version ${step.from.version} → ${step.to.version} (${why})${skipped}`
+      )
+    }
     case 'lint':
       return `helm lint --strict the chart at ${at(step.source)}`
     case 'commit':

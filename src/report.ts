@@ -91,13 +91,17 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
   if (report.previousAppVersion !== undefined) {
     rows.push([
       'appVersion',
-      report.appVersion && report.appVersion !== report.previousAppVersion ? `${code(report.previousAppVersion)} → ${code(report.appVersion)}` : code(report.previousAppVersion),
+      report.appVersion && report.appVersion !== report.previousAppVersion
+        ? `${code(report.previousAppVersion)} → ${code(report.appVersion)}`
+        : code(report.previousAppVersion),
     ])
   }
   if (report.previousChartVersion !== undefined) {
     rows.push([
       'Chart version',
-      report.chartVersion && report.chartVersion !== report.previousChartVersion ? `${code(report.previousChartVersion)} → ${code(report.chartVersion)}` : code(report.previousChartVersion),
+      report.chartVersion && report.chartVersion !== report.previousChartVersion
+        ? `${code(report.previousChartVersion)} → ${code(report.chartVersion)}`
+        : code(report.previousChartVersion),
     ])
   }
   if (report.tag) rows.push(['Tag', code(report.tag)])
@@ -120,10 +124,15 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
     s.addList(report.steps.length ? list(report.steps) : ['nothing: everything is up to date'])
   } else if (report.steps.length || report.mode === 'pipeline') {
     s.addHeading('Done by this run', 3)
-    s.addList(report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'])
+    s.addList(
+      report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'],
+    )
     const notDone = report.steps.filter((step) => !report.done.includes(step))
     if (notDone.length) {
-      s.addHeading(error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)', 3)
+      s.addHeading(
+        error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)',
+        3,
+      )
       s.addList(list(notDone))
     }
   }
@@ -147,10 +156,24 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
         [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
       ])
       if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
-      if (p.packageDeleted) s.addRaw(`The last tagged version went with the package itself (GitHub deletes a package's last tagged version only that way); it can be restored for 30 days.`, true)
-      if (p.lastVersionKept) s.addRaw(`Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode cleanup-all).`, true)
+      if (p.packageDeleted)
+        s.addRaw(
+          `The last tagged version went with the package itself (GitHub deletes a package's last tagged version only that way); it can ` +
+            `be restored for 30 days.`,
+          true,
+        )
+      if (p.lastVersionKept)
+        s.addRaw(
+          `Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode ` +
+            `cleanup-all).`,
+          true,
+        )
       if (p.retained.length) {
-        s.addRaw(`Kept ${p.retained.length} version${p.retained.length > 1 ? 's' : ''} that GitHub does not delete (public, more than 5,000 downloads; only GitHub Support can): ${p.retained.map(code).join(', ')}`, true)
+        s.addRaw(
+          `Kept ${p.retained.length} version${p.retained.length > 1 ? 's' : ''} that GitHub does not delete (public, more than 5,000 ` +
+            `downloads; only GitHub Support can): ${p.retained.map(code).join(', ')}`,
+          true,
+        )
       }
       if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
     }

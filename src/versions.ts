@@ -12,7 +12,11 @@ export interface VersionTag {
   version: semver.SemVer
 }
 
-const STRICT = /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?$/
+/** A numeric identifier without leading zeros (SemVer §2). */
+const NUMBER = '(0|[1-9]\\d*)'
+/** A prerelease identifier: numeric without leading zeros, or alphanumeric (SemVer §9). */
+const PRERELEASE_ID = '(?:0|[1-9]\\d*|\\d*[a-zA-Z-][0-9a-zA-Z-]*)'
+const STRICT = new RegExp(`^v?${NUMBER}\\.${NUMBER}\\.${NUMBER}(?:-(${PRERELEASE_ID}(?:\\.${PRERELEASE_ID})*))?$`)
 
 /**
  * Parses a tag as a strict semantic version (SemVer 2.0.0 §2, §9; a leading `v` allowed).

@@ -62,7 +62,8 @@ function stringField(doc: Document.Parsed, text: string, key: string, file: stri
   if (value !== value.trim()) {
     const form = blockHeader(node, text) !== undefined ? ` (written as ${describeForm(node, text)}, whose value ends in a line break)` : ''
     throw new ChartError(
-      `${file}: '${key}' is ${JSON.stringify(value)}, with white space around the version${form}; write it as a plain or quoted scalar, e.g. ${key}: "${value.trim()}"`,
+      `${file}: '${key}' is ${JSON.stringify(value)}, with white space around the version${form}; write it as a plain or quoted scalar, ` +
+        `e.g. ${key}: "${value.trim()}"`,
     )
   }
   return value
@@ -79,7 +80,12 @@ function blockHeader(node: Scalar, text: string): string | undefined {
 /** "a folded block scalar ('>-')" and the like, for messages. */
 function describeForm(node: Scalar, text: string): string {
   const header = blockHeader(node, text)
-  if (header === undefined) return node.type === Scalar.QUOTE_DOUBLE ? 'a double-quoted scalar' : node.type === Scalar.QUOTE_SINGLE ? 'a single-quoted scalar' : 'a plain scalar'
+  if (header === undefined)
+    return node.type === Scalar.QUOTE_DOUBLE
+      ? 'a double-quoted scalar'
+      : node.type === Scalar.QUOTE_SINGLE
+        ? 'a single-quoted scalar'
+        : 'a plain scalar'
   return `${node.type === Scalar.BLOCK_FOLDED ? 'a folded' : 'a literal'} block scalar ('${header}')`
 }
 
@@ -102,7 +108,8 @@ export function parseChart(text: string, file = 'Chart.yaml'): ChartMetadata {
   }
   if (!semver.valid(appVersion.replace(/^v/, '')) || /^[=v]{2}|^=/.test(appVersion)) {
     throw new ChartError(
-      `${file}: appVersion '${appVersion}' is not a semantic version, so it cannot be compared with upstream tags; set it to the image tag the chart deploys (e.g. 0.25.1)`,
+      `${file}: appVersion '${appVersion}' is not a semantic version, so it cannot be compared with upstream tags; set it to the image ` +
+        `tag the chart deploys (e.g. 0.25.1)`,
     )
   }
   return { name, version, appVersion }
@@ -110,7 +117,10 @@ export function parseChart(text: string, file = 'Chart.yaml'): ChartMetadata {
 
 type Range = [number, number, number]
 
-/** Renders a string as YAML in the style the old scalar used, falling back to double quotes when a plain scalar would not read back as the same string. */
+/**
+ * Renders a string as YAML in the style the old scalar used, falling back to double quotes when a
+ * plain scalar would not read back as the same string.
+ */
 function render(value: string, style: Scalar.Type | undefined): string {
   if (style === Scalar.QUOTE_SINGLE) return `'${value.replace(/'/g, "''")}'`
   if (style === Scalar.PLAIN || style === undefined) {
@@ -160,7 +170,10 @@ export function setChartVersions(text: string, update: { version: string; appVer
     if (blockHeader(node, text) !== undefined) {
       const block = renderBlock(text.slice(range[0], range[1]), value)
       if (block === undefined) {
-        throw new ChartError(`${file}: '${key}' is written as ${describeForm(node, text)} over several lines, which cannot be edited in place; write it on one line, e.g. ${key}: "${String(node.value).trim()}"`)
+        throw new ChartError(
+          `${file}: '${key}' is written as ${describeForm(node, text)} over several lines, which cannot be edited in place; write it on ` +
+            `one line, e.g. ${key}: "${String(node.value).trim()}"`,
+        )
       }
       edits.push({ range, text: block })
     } else {
@@ -179,7 +192,8 @@ export function setChartVersions(text: string, update: { version: string; appVer
   }
   if (check?.version !== update.version || check?.appVersion !== update.appVersion) {
     throw new ChartError(
-      `${file}: setting version ${update.version} and appVersion ${update.appVersion} in place (${forms.join(', ')}) would not read back as written, so Chart.yaml was left unchanged; write both as plain or quoted scalars`,
+      `${file}: setting version ${update.version} and appVersion ${update.appVersion} in place (${forms.join(', ')}) would not read ` +
+        `back as written, so Chart.yaml was left unchanged; write both as plain or quoted scalars`,
     )
   }
   return out

@@ -29,7 +29,10 @@ export class Helm {
       const res = await runCommand(this.binary, ['version', '--short'], { allowFailure: true }).catch(() => undefined)
       const m = res && /v(\d+)\./.exec(res.stdout)
       if (!m) {
-        throw new ActionError(`helm is not installed or not on PATH (needed to lint, package and push the chart); add azure/setup-helm before this step. Nothing was written`)
+        throw new ActionError(
+          `helm is not installed or not on PATH (needed to lint, package and push the chart); add azure/setup-helm before this step. ` +
+            `Nothing was written`,
+        )
       }
       this.major = Number(m[1])
     }
@@ -84,7 +87,11 @@ export class Helm {
   async package(chartDir: string, epoch?: number): Promise<string> {
     const dest = this.scratch.dir('helm-package-')
     if (epoch !== undefined) await stampTree(chartDir, epoch)
-    await runCommand(this.binary, ['package', chartDir, '--destination', dest], epoch !== undefined ? { env: { SOURCE_DATE_EPOCH: String(epoch) } } : {})
+    await runCommand(
+      this.binary,
+      ['package', chartDir, '--destination', dest],
+      epoch !== undefined ? { env: { SOURCE_DATE_EPOCH: String(epoch) } } : {},
+    )
     const files = (await readdir(dest)).filter((f) => f.endsWith('.tgz'))
     if (files.length !== 1) throw new ActionError(`helm package left ${files.length} archives in ${dest}`)
     const archive = join(dest, files[0])
@@ -101,7 +108,10 @@ export class Helm {
     if (plainHttp) args.push((await this.majorVersion()) >= 4 ? '--plain-http' : '--insecure')
     const res = await runCommand(this.binary, args, { stdin: credentials.password, allowFailure: true })
     if (res.exitCode !== 0) {
-      throw new ActionError(`helm registry login to ${host} as '${credentials.username}' failed: ${res.stderr.trim().split('\n').pop()}. Check registry-username/registry-password (for ghcr.io the token needs packages: write)`)
+      throw new ActionError(
+        `helm registry login to ${host} as '${credentials.username}' failed: ${res.stderr.trim().split('\n').pop()}. Check ` +
+          `registry-username/registry-password (for ghcr.io the token needs packages: write)`,
+      )
     }
   }
 

@@ -106,7 +106,8 @@ export function rateLimitKind(error: HttpError): 'primary' | 'secondary' | undef
 /** A `package-version` of GitHub's API as prune reads it, or undefined when a field it needs is missing. */
 function toPackageVersion(raw: unknown): PackageVersion | undefined {
   const v = raw as { id?: unknown; name?: unknown; created_at?: unknown; metadata?: { container?: { tags?: unknown } } } | null
-  if (typeof v !== 'object' || v === null || typeof v.id !== 'number' || typeof v.name !== 'string' || typeof v.created_at !== 'string') return undefined
+  if (typeof v !== 'object' || v === null || typeof v.id !== 'number' || typeof v.name !== 'string' || typeof v.created_at !== 'string')
+    return undefined
   const createdAt = new Date(v.created_at)
   if (Number.isNaN(createdAt.getTime())) return undefined
   const tags = v.metadata?.container?.tags
@@ -116,7 +117,8 @@ function toPackageVersion(raw: unknown): PackageVersion | undefined {
 /** An error message from GitHub as it can be shown: an HTML page (a proxy's or GitHub's own 5xx) is summarised, not dumped. */
 function errorText(message: string): string {
   const text = message.trim()
-  if (/^<|<html|<!doctype/i.test(text) || text.length > 300) return `an answer that is not GitHub's JSON (${text.length} characters, starting ${JSON.stringify(text.slice(0, 40))})`
+  if (/^<|<html|<!doctype/i.test(text) || text.length > 300)
+    return `an answer that is not GitHub's JSON (${text.length} characters, starting ${JSON.stringify(text.slice(0, 40))})`
   return text
 }
 
@@ -203,7 +205,10 @@ export class PackagesClient {
           },
           onSecondaryRateLimit: (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
             const retry = retryCount < SECONDARY_LIMIT_RETRIES
-            core.info(`secondary rate limit on ${opts.method} ${opts.url}; ${retry ? `every request pauses, retry ${retryCount + 1} in ${retryAfter} s or more` : 'giving up for this run'}`)
+            core.info(
+              `secondary rate limit on ${opts.method} ${opts.url}; ` +
+                `${retry ? `every request pauses, retry ${retryCount + 1} in ${retryAfter} s or more` : 'giving up for this run'}`,
+            )
             return retry
           },
         },
@@ -223,8 +228,17 @@ export class PackagesClient {
 
   /** An answer whose body is not what GitHub documents: name the endpoint and status, never dump the body. */
   private malformed(endpoint: string, status: number, data: unknown, expected: string): GitHubApiError {
-    const got = typeof data === 'string' ? `${Buffer.byteLength(data)} bytes of text that is not JSON` : Array.isArray(data) ? 'a list of another shape' : `a ${typeof data} of another shape`
-    return new GitHubApiError(`${endpoint} answered HTTP ${status} with ${got}, not ${expected}; GitHub or a proxy in front of it is misbehaving; the next run will try again`, status)
+    const got =
+      typeof data === 'string'
+        ? `${Buffer.byteLength(data)} bytes of text that is not JSON`
+        : Array.isArray(data)
+          ? 'a list of another shape'
+          : `a ${typeof data} of another shape`
+    return new GitHubApiError(
+      `${endpoint} answered HTTP ${status} with ${got}, not ${expected}; GitHub or a proxy in front of it is misbehaving; the next run ` +
+        `will try again`,
+      status,
+    )
   }
 
   private get pkg(): string {
@@ -237,16 +251,26 @@ export class PackagesClient {
     const kind = rateLimitKind(e)
     if (kind) {
       throw new RateLimitStop(
-        `could not ${action} ${this.pkg}: GitHub's ${kind} rate limit refused the request (HTTP ${status}${kind === 'primary' ? `, x-ratelimit-remaining 0` : `, ${SECONDARY_LIMIT_RETRIES} retries`})`,
+        `could not ${action} ${this.pkg}: GitHub's ${kind} rate limit refused the request (HTTP ` +
+          `${status}${kind === 'primary' ? `, x-ratelimit-remaining 0` : `, ${SECONDARY_LIMIT_RETRIES} retries`})`,
         status,
       )
     }
     const who = `package '${this.options.packageName}' of owner '${this.options.owner}'`
-    const perm = `the token needs packages: write, and the package's "Manage Actions access" must give this repository Admin (or Write) access`
+    const perm =
+      `the token needs packages: write, and the package's "Manage Actions access" must give this repository Admin (or Write) ` + `access`
     if (status === 401) throw new GitHubApiError(`could not ${action} ${who}: github-token was rejected (HTTP 401)`, 401)
     if (status === 403) throw new GitHubApiError(`could not ${action} ${who}: forbidden (HTTP 403); ${perm}`, 403)
-    if (status === 404) throw new GitHubApiError(`could not ${action} ${who}: not found (HTTP 404); check oci-repo and the chart name, or the token cannot see the package (${perm})`, 404)
-    throw new GitHubApiError(`could not ${action} ${who}: ${errorText(e.message ?? String(error))}${status ? ` (HTTP ${status})` : ''}`, status)
+    if (status === 404)
+      throw new GitHubApiError(
+        `could not ${action} ${who}: not found (HTTP 404); check oci-repo and the chart name, or the token cannot see the package ` +
+          `(${perm})`,
+        404,
+      )
+    throw new GitHubApiError(
+      `could not ${action} ${who}: ${errorText(e.message ?? String(error))}${status ? ` (HTTP ${status})` : ''}`,
+      status,
+    )
   }
 
   /**
@@ -287,7 +311,12 @@ export class PackagesClient {
       const last = /<[^>]*[?&]page=(\d+)[^>]*>;\s*rel="last"/.exec(link)
       const versions = Array.isArray(res.data) ? res.data.map(toPackageVersion) : undefined
       if (!versions || versions.includes(undefined)) {
-        throw this.malformed(`GET ${base}/packages/container/${encodeURIComponent(this.options.packageName)}/versions?page=${page}`, res.status, res.data, 'a list of package versions (id, name, created_at)')
+        throw this.malformed(
+          `GET ${base}/packages/container/${encodeURIComponent(this.options.packageName)}/versions?page=${page}`,
+          res.status,
+          res.data,
+          'a list of package versions (id, name, created_at)',
+        )
       }
       return { versions: versions as PackageVersion[], lastPage: last ? Number(last[1]) : page }
     } catch (error) {
@@ -313,11 +342,18 @@ export class PackagesClient {
       const e = error as HttpError
       if (e.status === 404) return
       if (e.status === 400 && HIGH_DOWNLOADS_MESSAGE.test(e.message ?? '')) {
-        throw new UndeletableError(`GitHub does not delete version ${id} of ${this.pkg}: it is public and has more than 5,000 downloads (only GitHub Support can delete it)`, 400)
+        throw new UndeletableError(
+          `GitHub does not delete version ${id} of ${this.pkg}: it is public and has more than 5,000 downloads (only GitHub Support can ` +
+            `delete it)`,
+          400,
+        )
       }
       if (e.status === 400 && LAST_VERSION_MESSAGE.test(e.message ?? '')) {
         const what = /tagged/i.test(e.message ?? '') ? 'last tagged version' : 'last version'
-        throw new LastVersionError(`GitHub does not delete the ${what} (${id}) of ${this.pkg} on its own: only deleting the package removes it`, 400)
+        throw new LastVersionError(
+          `GitHub does not delete the ${what} (${id}) of ${this.pkg} on its own: only deleting the package removes it`,
+          400,
+        )
       }
       this.fail(error, `delete version ${id} of`)
     }
@@ -337,7 +373,11 @@ export class PackagesClient {
       const e = error as HttpError
       if (e.status === 404) return
       if (e.status === 400 && HIGH_DOWNLOADS_MESSAGE.test(e.message ?? '')) {
-        throw new UndeletableError(`GitHub does not delete package ${this.pkg}: it is public and a version of it has more than 5,000 downloads (only GitHub Support can delete it)`, 400)
+        throw new UndeletableError(
+          `GitHub does not delete package ${this.pkg}: it is public and a version of it has more than 5,000 downloads (only GitHub ` +
+            `Support can delete it)`,
+          400,
+        )
       }
       this.fail(error, 'delete')
     }

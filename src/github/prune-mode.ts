@@ -30,9 +30,14 @@ export function resolvePackage(inputs: Inputs, chartName: string): { owner: stri
   const api = new URL(inputs.githubApiUrl)
   const ghesHost = api.hostname === 'api.github.com' ? undefined : `containers.${api.hostname}`
   const applies =
-    inputs.githubPackages === 'true' || (inputs.githubPackages === 'auto' && (host === 'ghcr.io' || (ghesHost !== undefined && host === ghesHost)))
+    inputs.githubPackages === 'true' ||
+    (inputs.githubPackages === 'auto' && (host === 'ghcr.io' || (ghesHost !== undefined && host === ghesHost)))
   if (!applies) {
-    return { skip: `${inputs.ociRepo.url} is not on GitHub's container registry (ghcr.io${ghesHost ? ` or ${ghesHost}` : ''}); prune applies only there` }
+    return {
+      skip:
+        `${inputs.ociRepo.url} is not on GitHub's container registry (ghcr.io${ghesHost ? ` or ${ghesHost}` : ''}); prune applies ` +
+        `only there`,
+    }
   }
   return packageName(inputs.ociRepo.repository, chartName)
 }
@@ -48,7 +53,9 @@ export async function runPruneMode(inputs: Inputs, report: RunReport): Promise<v
   const chart = await readChart(inputs.chartDir)
   report.chartName = chart.name
   const mode = inputs.mode === 'cleanup-all' ? 'cleanup-all' : 'prune'
-  await core.group(mode === 'cleanup-all' ? 'Cleanup: every package version' : 'Prune: untagged package versions', () => prune(inputs, report, chart.name, mode))
+  await core.group(mode === 'cleanup-all' ? 'Cleanup: every package version' : 'Prune: untagged package versions', () =>
+    prune(inputs, report, chart.name, mode),
+  )
 }
 
 async function prune(inputs: Inputs, report: RunReport, chartName: string, mode: 'prune' | 'cleanup-all'): Promise<void> {
@@ -65,16 +72,26 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   if (mode === 'cleanup-all' && inputs.confirm !== target.name) {
     throw new ActionError(
       `cleanup-all deletes every version of package '${target.name}' (owner '${target.owner}'), tagged or not; ` +
-        `${inputs.confirm ? `confirm '${inputs.confirm}' does not match` : 'confirm is empty'}: set confirm to '${target.name}' to proceed. Nothing was deleted`,
+        `${inputs.confirm ? `confirm '${inputs.confirm}' does not match` : 'confirm is empty'}: set confirm to '${target.name}' to ` +
+        `proceed. Nothing was deleted`,
     )
   }
   if (!inputs.githubToken) throw new ActionError('github-token is empty: prune needs a token with packages: write')
-  const client = new PackagesClient({ token: inputs.githubToken, baseUrl: inputs.githubApiUrl, owner: target.owner, packageName: target.name, timeScale: inputs.timeScale })
+  const client = new PackagesClient({
+    token: inputs.githubToken,
+    baseUrl: inputs.githubApiUrl,
+    owner: target.owner,
+    packageName: target.name,
+    timeScale: inputs.timeScale,
+  })
   const policy: PrunePolicy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
   let scanned = mode === 'cleanup-all'
   const lowBudget = () => client.remaining !== undefined && client.remaining <= RESERVE
   const deletedAt: Date[] = []
-  core.info(`${mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${policy.cutoff.toISOString()}`} of ${client.label}${inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`)
+  core.info(
+    `${mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${policy.cutoff.toISOString()}`} ` +
+      `of ${client.label}${inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`,
+  )
 
   const seen = new Set<number>()
   let stopped: string | undefined
@@ -193,12 +210,15 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
   }
   const verb = inputs.dryRun ? 'would delete' : 'deleted'
   core.info(
-    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} that tagged versions depend on, ` +
+    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} ` +
+      `that tagged versions depend on, ` +
       `${counts.retained.length} that GitHub does not delete; ` +
       `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
   )
   if (stopped) {
-    counts.stoppedReason = `${stopped}: ${counts.leftForLater} listed candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
+    counts.stoppedReason =
+      `${stopped}: ${counts.leftForLater} listed ` +
+      `candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
     core.warning(counts.stoppedReason)
     report.warnings.push(counts.stoppedReason)
   }
@@ -235,6 +255,9 @@ async function scanDependencies(inputs: Inputs, chartName: string): Promise<Set<
     core.info(`dependency scan of ${repo.registry}/${repo.repository}: ${tags.length} tags, ${protectedDigests.size} protected digests`)
     return protectedDigests
   } catch (error) {
-    throw new ActionError(`prune stopped before deleting anything: cannot read ${repo.registry}/${repo.repository} to find what tagged versions depend on: ${(error as Error).message}`)
+    throw new ActionError(
+      `prune stopped before deleting anything: cannot read ${repo.registry}/${repo.repository} to find what tagged versions depend on: ` +
+        `${(error as Error).message}`,
+    )
   }
 }

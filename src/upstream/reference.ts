@@ -8,7 +8,10 @@
  */
 
 const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
-const HOST = /^(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?$|^\[[0-9a-fA-F:.]+\](?::[0-9]+)?$/
+/** A DNS label (RFC 1123). */
+const LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?'
+/** A registry host: DNS labels or a bracketed IPv6 address, with an optional port. */
+const HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::[0-9]+)?$|^\\[[0-9a-fA-F:.]+\\](?::[0-9]+)?$`)
 
 /** Docker Hub's canonical name, and the host that actually serves its distribution API. */
 export const DOCKER_HUB = 'docker.io'
@@ -32,9 +35,7 @@ function isHost(component: string): boolean {
 }
 
 function apiHostFor(registry: string): string {
-  return registry === DOCKER_HUB || registry === 'index.docker.io' || registry === 'registry-1.docker.io'
-    ? DOCKER_HUB_API_HOST
-    : registry
+  return registry === DOCKER_HUB || registry === 'index.docker.io' || registry === 'registry-1.docker.io' ? DOCKER_HUB_API_HOST : registry
 }
 
 function checkPath(path: string, original: string): void {
@@ -60,8 +61,10 @@ export function parseImageReference(input: string): RepositoryReference {
   const original = input
   const ref = input.trim()
   if (!ref) throw new ReferenceError('the image reference is empty')
-  if (ref.includes('://')) throw new ReferenceError(`'${original}': an image reference has no scheme (write 'ghcr.io/org/img', not 'https://…')`)
-  if (ref.includes('@')) throw new ReferenceError(`'${original}' has a digest: give the repository only (e.g. 'rocicorp/zero'); the action picks the tag`)
+  if (ref.includes('://'))
+    throw new ReferenceError(`'${original}': an image reference has no scheme (write 'ghcr.io/org/img', not 'https://…')`)
+  if (ref.includes('@'))
+    throw new ReferenceError(`'${original}' has a digest: give the repository only (e.g. 'rocicorp/zero'); the action picks the tag`)
   const slash = ref.indexOf('/')
   let registry = DOCKER_HUB
   let path = ref
@@ -69,7 +72,10 @@ export function parseImageReference(input: string): RepositoryReference {
     registry = ref.slice(0, slash)
     path = ref.slice(slash + 1)
   }
-  if (path.includes(':')) throw new ReferenceError(`'${original}' has a tag: give the repository only (e.g. '${ref.slice(0, ref.lastIndexOf(':'))}'); the action picks the tag`)
+  if (path.includes(':'))
+    throw new ReferenceError(
+      `'${original}' has a tag: give the repository only (e.g. '${ref.slice(0, ref.lastIndexOf(':'))}'); the action picks the tag`,
+    )
   if (!HOST.test(registry)) throw new ReferenceError(`'${original}': '${registry}' is not a valid registry host`)
   const apiHost = apiHostFor(registry)
   if (apiHost === DOCKER_HUB_API_HOST) {
@@ -112,7 +118,8 @@ export function parseOciRepository(input: string): OciRepository {
   const registry = rest.slice(0, slash).toLowerCase()
   const rawPath = rest.slice(slash + 1)
   if (!HOST.test(registry)) throw new ReferenceError(`'${original}': '${registry}' is not a valid registry host`)
-  if (rawPath.includes('@') || rawPath.includes(':')) throw new ReferenceError(`'${original}': an OCI repository for charts has no tag or digest`)
+  if (rawPath.includes('@') || rawPath.includes(':'))
+    throw new ReferenceError(`'${original}': an OCI repository for charts has no tag or digest`)
   const path = rawPath.toLowerCase()
   checkPath(path, original)
   return {

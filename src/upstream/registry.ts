@@ -57,7 +57,9 @@ export interface OciManifest {
 
 /** True for an image index or a Docker manifest list. */
 export function isIndexMediaType(mediaType: string | undefined): boolean {
-  return mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json'
+  return (
+    mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json'
+  )
 }
 
 /** Number of HTTP requests sent per registry host by every client in this process (retries excluded). */
@@ -92,7 +94,20 @@ function dispatcherFor(maxRetries: number, minTimeout: number, timeScale: number
       methods: ['GET', 'HEAD', 'POST', 'DELETE'],
       statusCodes: [429, 500, 502, 503, 504],
       // undici's defaults plus its timeouts: a registry that stalls once is asked again.
-      errorCodes: ['ECONNRESET', 'ECONNREFUSED', 'ENOTFOUND', 'ENETDOWN', 'ENETUNREACH', 'EHOSTDOWN', 'EHOSTUNREACH', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'],
+      errorCodes: [
+        'ECONNRESET',
+        'ECONNREFUSED',
+        'ENOTFOUND',
+        'ENETDOWN',
+        'ENETUNREACH',
+        'EHOSTDOWN',
+        'EHOSTUNREACH',
+        'EPIPE',
+        'UND_ERR_SOCKET',
+        'UND_ERR_CONNECT_TIMEOUT',
+        'UND_ERR_HEADERS_TIMEOUT',
+        'UND_ERR_BODY_TIMEOUT',
+      ],
     })
     sharedDispatchers.set(key, dispatcher)
   }
@@ -185,7 +200,11 @@ export class RegistryClient {
       if (res.status !== 200) throw await this.statusError(res, 'list the tags of')
       const body = await this.readJson<{ tags?: unknown }>(res, url)
       if (typeof body !== 'object' || body === null || (body.tags !== null && body.tags !== undefined && !Array.isArray(body.tags))) {
-        throw new RegistryError(`${this.name}: GET ${new URL(url).pathname} answered HTTP 200 without a 'tags' array; the registry or a proxy in front of it is misbehaving`, 200)
+        throw new RegistryError(
+          `${this.name}: GET ${new URL(url).pathname} answered HTTP 200 without a 'tags' array; the registry or a proxy in front of it ` +
+            `is misbehaving`,
+          200,
+        )
       }
       for (const tag of (body.tags as unknown[] | null | undefined) ?? []) if (typeof tag === 'string') tags.push(tag)
       const next = nextLink(res.headers.get('link'))
@@ -253,9 +272,14 @@ export class RegistryClient {
       const who = this.options.credentials ? `'${this.options.credentials.username}'` : 'anonymous callers (no registry-password)'
       const hint =
         res.status === 401 || res.status === 403
-          ? '; check registry-username/registry-password (for ghcr.io: packages: write, and for an existing package, Write access for this repository under its "Manage Actions access")'
+          ? '; check registry-username/registry-password (for ghcr.io: packages: write, and for an existing package, ' +
+            'Write access for this repository under its "Manage Actions access")'
           : ''
-      throw new RegistryError(`${this.name}: the registry does not let ${who} push (POST /v2/${this.ref.repository}/blobs/uploads/ answered HTTP ${res.status})${hint}`, res.status)
+      throw new RegistryError(
+        `${this.name}: the registry does not let ${who} push (POST /v2/${this.ref.repository}/blobs/uploads/ answered HTTP ` +
+          `${res.status})${hint}`,
+        res.status,
+      )
     }
     const location = res.headers.get('location')
     if (!location) return
@@ -309,7 +333,10 @@ export class RegistryClient {
     if (this.authorization?.startsWith('Bearer ') && !challenge.params.error) return false
     const realm = new URL(challenge.params.realm)
     if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.plainHttp)) {
-      throw new RegistryError(`${this.name}: the token realm ${realm.origin} is not HTTPS; refusing to send credentials (set plain-http only for local registries)`)
+      throw new RegistryError(
+        `${this.name}: the token realm ${realm.origin} is not HTTPS; refusing to send credentials (set plain-http only for local ` +
+          `registries)`,
+      )
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service)
     realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`)
@@ -323,7 +350,8 @@ export class RegistryClient {
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel()
       throw new RegistryError(
-        `${this.name}: the token service ${realm.host} refused ${creds ? `the credentials of '${creds.username}'` : 'an anonymous token'} (HTTP ${res.status})` +
+        `${this.name}: the token service ${realm.host} refused ` +
+          `${creds ? `the credentials of '${creds.username}'` : 'an anonymous token'} (HTTP ${res.status})` +
           (creds ? '; check registry-username/registry-password' : '; the repository may be private: set credentials'),
         res.status,
       )
@@ -333,7 +361,10 @@ export class RegistryClient {
     const body = await this.readJson<{ token?: unknown; access_token?: unknown }>(res, realm.toString(), { secret: true })
     const token = typeof body === 'object' && body !== null ? (body.token ?? body.access_token) : undefined
     if (typeof token !== 'string' || !token) {
-      throw new RegistryError(`${this.name}: the token service ${realm.host} answered HTTP 200 without a token (GET ${realm.pathname})`, 200)
+      throw new RegistryError(
+        `${this.name}: the token service ${realm.host} answered HTTP 200 without a token (GET ${realm.pathname})`,
+        200,
+      )
     }
     core.setSecret(token)
     this.authorization = `Bearer ${token}`
@@ -359,7 +390,8 @@ export class RegistryClient {
       const type = res.headers.get('content-type') ?? 'no content type'
       const start = options.secret ? '' : `, starting ${JSON.stringify(text.slice(0, 60).replace(/\s+/g, ' '))}`
       throw new RegistryError(
-        `${this.name}: ${endpoint} answered HTTP ${res.status} with a body that is not JSON (${type}, ${Buffer.byteLength(text)} bytes${start}); ` +
+        `${this.name}: ${endpoint} answered HTTP ${res.status} with a body that is not JSON (${type}, ${Buffer.byteLength(text)} ` +
+          `bytes${start}); ` +
           'the registry or a proxy in front of it is misbehaving; the next run will try again',
         res.status,
       )
@@ -383,7 +415,10 @@ export class RegistryClient {
       case 403:
         return new RegistryError(`${what}. The credentials lack permission for this repository`, 403)
       case 404:
-        return new RegistryError(`${what}. No such repository: check the name (Docker Hub images without a namespace are 'library/<name>')`, 404)
+        return new RegistryError(
+          `${what}. No such repository: check the name (Docker Hub images without a namespace are 'library/<name>')`,
+          404,
+        )
       case 429:
         return new RegistryError(`${what}. The registry is rate limiting this runner; the next run will try again`, 429)
       default:
@@ -401,7 +436,14 @@ export class RegistryClient {
       )
     }
     const reason = cause?.code ?? cause?.message ?? (error as Error).message
-    const hint = !this.options.plainHttp && /ECONNRESET|EPROTO|ERR_SSL/.test(String(reason)) ? ' (is it a plain-HTTP registry? then set plain-http: true)' : ''
-    return new RegistryError(during ? `${this.name}: ${host} broke off ${during}: ${reason}; the next run will try again` : `${this.name}: cannot reach ${host}: ${reason}${hint}`)
+    const hint =
+      !this.options.plainHttp && /ECONNRESET|EPROTO|ERR_SSL/.test(String(reason))
+        ? ' (is it a plain-HTTP registry? then set plain-http: true)'
+        : ''
+    return new RegistryError(
+      during
+        ? `${this.name}: ${host} broke off ${during}: ${reason}; the next run will try again`
+        : `${this.name}: cannot reach ${host}: ${reason}${hint}`,
+    )
   }
 }

@@ -8,10 +8,27 @@ import { CHART_DIR, HELMS, envOf, find, lint, podSpecs, render, scenarios, valid
 
 const { valid, invalid } = scenarios()
 
-const REQUIRED_LABELS = ['app.kubernetes.io/name', 'app.kubernetes.io/instance', 'app.kubernetes.io/version', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/part-of', 'helm.sh/chart']
+const REQUIRED_LABELS = [
+  'app.kubernetes.io/name',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/part-of',
+  'helm.sh/chart',
+]
 
 /** Environment variables that carry secrets: they must always come from a Secret (valueFrom). */
-const SECRET_ENV = /^(ZERO_(UPSTREAM|CVR|CHANGE)_DB|ZERO_AUTH_(SECRET|JWK|JWKS_URL)|ZERO_ADMIN_PASSWORD|ZERO_\w+_API_KEY|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|OTEL_EXPORTER_OTLP_HEADERS)$/
+const SECRET_ENV = new RegExp(
+  `^(${[
+    'ZERO_(UPSTREAM|CVR|CHANGE)_DB',
+    'ZERO_AUTH_(SECRET|JWK|JWKS_URL)',
+    'ZERO_ADMIN_PASSWORD',
+    'ZERO_\\w+_API_KEY',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'OTEL_EXPORTER_OTLP_HEADERS',
+  ].join('|')})$`,
+)
 
 /** Every string under a `value:` key of a values file that sits in a secret-like {value} object. */
 function secretLiterals(objects: K8sObject[]): string[] {
@@ -25,7 +42,7 @@ const MULTI = { ...MINIMAL, 's3.enabled': true }
 
 describe.each(Object.entries(HELMS))('chart scenarios with %s', (_label, helm) => {
   describe.each(valid)('%s', (file) => {
-    it('passes helm lint --strict and renders objects that are valid Kubernetes, labelled, hardened and free of plaintext secrets', async () => {
+    it('passes helm lint --strict; renders valid Kubernetes objects, labelled, hardened, free of plaintext secrets', async () => {
       const l = await lint({ helm, files: [file] })
       expect(l.ok, l.output).toBe(true)
       const r = await render({ helm, files: [file] })
@@ -143,11 +160,16 @@ describe('multi-node topology', () => {
     expect(sm.metadata.labels?.release).toBe('prometheus')
     const rmPolicy = find(r.objects, 'NetworkPolicy', '-replication-manager')
     expect(rmPolicy.spec.ingress[0].ports[0].port).toBe('change-stream')
-    expect(rmPolicy.spec.ingress[0].from[0].podSelector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'zero-cache', 'app.kubernetes.io/instance': 'zc' })
+    expect(rmPolicy.spec.ingress[0].from[0].podSelector.matchLabels).toEqual({
+      'app.kubernetes.io/name': 'zero-cache',
+      'app.kubernetes.io/instance': 'zc',
+    })
     // helm test checks both the client Service and the change stream.
     const test = r.objects.find((o) => o.kind === 'Pod')!
     expect(test.metadata.annotations?.['helm.sh/hook']).toBe('test')
-    expect(test.spec.containers[0].env[0].value).toBe(`http://${vsSvc.metadata.name}:4848/keepalive http://${rmSvc.metadata.name}:${port}/keepalive`)
+    expect(test.spec.containers[0].env[0].value).toBe(
+      `http://${vsSvc.metadata.name}:4848/keepalive http://${rmSvc.metadata.name}:${port}/keepalive`,
+    )
   })
 
   it('keeps discover mode as an option, and uses it (with an advertised address) for zero-cache before 0.22.2025070800', async () => {
@@ -165,7 +187,9 @@ describe('multi-node topology', () => {
     expect(oldVs.get('ZERO_CHANGE_STREAMER_MODE')?.value).toBe('discover')
     expect(oldVs.has('ZERO_CHANGE_STREAMER_URI')).toBe(false)
     expect(oldRm.get('ZERO_CHANGE_STREAMER_ADDRESS')?.value).toBe('zc-zero-cache-replication-manager:4849')
-    const recent = envOf(find((await render({ set: MULTI, setString: { 'image.tag': '0.22.2025070800' } })).objects, 'StatefulSet', '-view-syncer'))
+    const recent = envOf(
+      find((await render({ set: MULTI, setString: { 'image.tag': '0.22.2025070800' } })).objects, 'StatefulSet', '-view-syncer'),
+    )
     expect(recent.has('ZERO_CHANGE_STREAMER_URI')).toBe(true)
   })
 
@@ -192,8 +216,17 @@ describe('multi-node topology', () => {
 
   it('sets the PVC retention policy from persistentVolumeClaimRetentionPolicy, or from the reference chart’s retainPolicy', async () => {
     const legacy = await render({ set: { ...MULTI, 'replicationManager.persistence.retainPolicy': 'Retain' } })
-    expect(find(legacy.objects, 'StatefulSet', '-replication-manager').spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Delete' })
-    const explicit = await render({ set: { ...MULTI, 'viewSyncer.persistentVolumeClaimRetentionPolicy.whenScaled': 'Retain', 'viewSyncer.persistentVolumeClaimRetentionPolicy.whenDeleted': 'Retain' } })
+    expect(find(legacy.objects, 'StatefulSet', '-replication-manager').spec.persistentVolumeClaimRetentionPolicy).toEqual({
+      whenDeleted: 'Retain',
+      whenScaled: 'Delete',
+    })
+    const explicit = await render({
+      set: {
+        ...MULTI,
+        'viewSyncer.persistentVolumeClaimRetentionPolicy.whenScaled': 'Retain',
+        'viewSyncer.persistentVolumeClaimRetentionPolicy.whenDeleted': 'Retain',
+      },
+    })
     const vs = find(explicit.objects, 'StatefulSet', '-view-syncer')
     expect(vs.spec.persistentVolumeClaimRetentionPolicy).toEqual({ whenDeleted: 'Retain', whenScaled: 'Retain' })
     expect(vs.spec.volumeClaimTemplates[0].spec.resources.requests.storage).toBe('10Gi')
@@ -212,7 +245,10 @@ describe('single-node topology', () => {
     expect(d.spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: pvc.metadata.name } })
     const svc = find(r.objects, 'Service', '-single-node')
     expect(svc.spec.selector).toEqual(d.spec.selector.matchLabels)
-    expect(find(r.objects, 'Ingress').spec.rules[0].http.paths[0].backend.service).toEqual({ name: svc.metadata.name, port: { name: 'http' } })
+    expect(find(r.objects, 'Ingress').spec.rules[0].http.paths[0].backend.service).toEqual({
+      name: svc.metadata.name,
+      port: { name: 'http' },
+    })
     expect(find(r.objects, 'Ingress').spec.tls[0]).toEqual({ hosts: ['zero.example.com'], secretName: 'zero-tls' })
     const env = envOf(d)
     expect(env.has('ZERO_NUM_SYNC_WORKERS')).toBe(false)
@@ -233,26 +269,56 @@ describe('single-node topology', () => {
     expect(find(kept.objects, 'PersistentVolumeClaim').metadata.annotations).toEqual({ 'helm.sh/resource-policy': 'keep' })
     const existing = await render({ set: { ...SINGLE, 'singleNode.persistence.existingClaim': 'my-data' } })
     expect(existing.objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false)
-    expect(find(existing.objects, 'Deployment').spec.template.spec.volumes).toContainEqual({ name: 'data', persistentVolumeClaim: { claimName: 'my-data' } })
+    expect(find(existing.objects, 'Deployment').spec.template.spec.volumes).toContainEqual({
+      name: 'data',
+      persistentVolumeClaim: { claimName: 'my-data' },
+    })
   })
 })
 
 describe('configuration', () => {
   it('emits only what is set or needed, so the image defaults stay in force', async () => {
     const r = await render({ set: SINGLE })
-    expect([...envOf(find(r.objects, 'Deployment')).keys()].sort()).toEqual(['ZERO_ADMIN_PASSWORD', 'ZERO_PORT', 'ZERO_REPLICA_FILE', 'ZERO_UPSTREAM_DB'])
+    expect([...envOf(find(r.objects, 'Deployment')).keys()].sort()).toEqual([
+      'ZERO_ADMIN_PASSWORD',
+      'ZERO_PORT',
+      'ZERO_REPLICA_FILE',
+      'ZERO_UPSTREAM_DB',
+    ])
     const multi = await render({ set: MULTI })
-    expect([...envOf(find(multi.objects, 'StatefulSet', '-view-syncer')).keys()].sort()).toEqual(['ZERO_ADMIN_PASSWORD', 'ZERO_CHANGE_STREAMER_URI', 'ZERO_PORT', 'ZERO_REPLICA_FILE', 'ZERO_UPSTREAM_DB'])
+    expect([...envOf(find(multi.objects, 'StatefulSet', '-view-syncer')).keys()].sort()).toEqual([
+      'ZERO_ADMIN_PASSWORD',
+      'ZERO_CHANGE_STREAMER_URI',
+      'ZERO_PORT',
+      'ZERO_REPLICA_FILE',
+      'ZERO_UPSTREAM_DB',
+    ])
     expect([...envOf(find(multi.objects, 'StatefulSet', '-replication-manager')).keys()].sort()).toEqual([
-      'ZERO_ADMIN_PASSWORD', 'ZERO_CHANGE_STREAMER_PORT', 'ZERO_LITESTREAM_BACKUP_URL', 'ZERO_NUM_SYNC_WORKERS', 'ZERO_REPLICA_FILE', 'ZERO_UPSTREAM_DB',
+      'ZERO_ADMIN_PASSWORD',
+      'ZERO_CHANGE_STREAMER_PORT',
+      'ZERO_LITESTREAM_BACKUP_URL',
+      'ZERO_NUM_SYNC_WORKERS',
+      'ZERO_REPLICA_FILE',
+      'ZERO_UPSTREAM_DB',
     ])
   })
 
   it('puts every inline secret in the chart’s Secret and passes existing Secrets through', async () => {
     const inline = await render({ files: ['ci/multi-node-s3-values.yaml'] })
     const secret = find(inline.objects, 'Secret')
-    expect(Object.keys(secret.data).sort()).toEqual(['admin-password', 'change-db', 'cvr-db', 'mutate-api-key', 'otel-headers', 's3-access-key', 's3-secret-key', 'upstream-db'])
-    expect(envOf(find(inline.objects, 'StatefulSet', '-view-syncer')).get('ZERO_CVR_DB')?.valueFrom).toEqual({ secretKeyRef: { name: secret.metadata.name, key: 'cvr-db' } })
+    expect(Object.keys(secret.data).sort()).toEqual([
+      'admin-password',
+      'change-db',
+      'cvr-db',
+      'mutate-api-key',
+      'otel-headers',
+      's3-access-key',
+      's3-secret-key',
+      'upstream-db',
+    ])
+    expect(envOf(find(inline.objects, 'StatefulSet', '-view-syncer')).get('ZERO_CVR_DB')?.valueFrom).toEqual({
+      secretKeyRef: { name: secret.metadata.name, key: 'cvr-db' },
+    })
 
     const existing = await render({ files: ['ci/existing-secrets-values.yaml'] })
     expect(existing.ok, existing.stderr).toBe(true)
@@ -266,7 +332,9 @@ describe('configuration', () => {
   })
 
   it('rejects a secret given both as value and valueFrom', async () => {
-    const r = await render({ set: { ...SINGLE, 'common.adminPassword.valueFrom.secretKeyRef.name': 'x', 'common.adminPassword.valueFrom.secretKeyRef.key': 'y' } })
+    const r = await render({
+      set: { ...SINGLE, 'common.adminPassword.valueFrom.secretKeyRef.name': 'x', 'common.adminPassword.valueFrom.secretKeyRef.key': 'y' },
+    })
     expect(r.ok).toBe(false)
     expect(r.stderr).toContain('common.adminPassword: set either value or valueFrom, not both')
   })
@@ -287,7 +355,15 @@ describe('configuration', () => {
   })
 
   it('adds extraEnv globally and per role, after the chart’s own variables', async () => {
-    const r = await render({ set: { ...MULTI, 'extraEnv[0].name': 'ZERO_KEEPALIVE_TIMEOUT_MS', 'extraEnv[0].value': '5000', 'viewSyncer.extraEnv[0].name': 'ZERO_NUM_SYNC_WORKERS', 'viewSyncer.extraEnv[0].value': '4' } })
+    const r = await render({
+      set: {
+        ...MULTI,
+        'extraEnv[0].name': 'ZERO_KEEPALIVE_TIMEOUT_MS',
+        'extraEnv[0].value': '5000',
+        'viewSyncer.extraEnv[0].name': 'ZERO_NUM_SYNC_WORKERS',
+        'viewSyncer.extraEnv[0].value': '4',
+      },
+    })
     const vs = envOf(find(r.objects, 'StatefulSet', '-view-syncer'))
     const rm = envOf(find(r.objects, 'StatefulSet', '-replication-manager'))
     expect(vs.get('ZERO_KEEPALIVE_TIMEOUT_MS')?.value).toBe('5000')
@@ -297,7 +373,9 @@ describe('configuration', () => {
   })
 
   it('lets every probe be overridden and disabled', async () => {
-    const r = await render({ set: { ...SINGLE, 'singleNode.startupProbe.failureThreshold': 360, 'singleNode.readinessProbe.enabled': false } })
+    const r = await render({
+      set: { ...SINGLE, 'singleNode.startupProbe.failureThreshold': 360, 'singleNode.readinessProbe.enabled': false },
+    })
     const c = find(r.objects, 'Deployment').spec.template.spec.containers[0]
     expect(c.startupProbe.failureThreshold).toBe(360)
     expect(c.readinessProbe).toBeUndefined()
@@ -306,7 +384,8 @@ describe('configuration', () => {
 
   it('builds the image reference from tag and digest, and reads the version from the tag when it has one', async () => {
     const digest = `sha256:${'a'.repeat(64)}`
-    const image = async (setString: Record<string, string>) => find((await render({ set: SINGLE, setString })).objects, 'Deployment').spec.template.spec.containers[0].image
+    const image = async (setString: Record<string, string>) =>
+      find((await render({ set: SINGLE, setString })).objects, 'Deployment').spec.template.spec.containers[0].image
     expect(await image({})).toMatch(/^docker\.io\/rocicorp\/zero:\d+\.\d+\.\d+$/)
     expect(await image({ 'image.tag': '1.9.0', 'image.digest': digest })).toBe(`docker.io/rocicorp/zero:1.9.0@${digest}`)
     expect(await image({ 'image.digest': digest })).toBe(`docker.io/rocicorp/zero@${digest}`)
@@ -320,27 +399,72 @@ describe('configuration', () => {
  * renamed variables, use the other name). `since` names the first tag that has it.
  */
 const VERSION_TABLE: Array<{ env: string; since: string; present: string[]; absent: string[] }> = [
-  { env: 'ZERO_PUSH_URL', since: '(until 0.22.2025071900)', present: ['0.22.2025063000', '0.22.2025071101'], absent: ['0.22.2025071900', '0.24.2025101500', '1.9.0'] },
-  { env: 'ZERO_MUTATE_URL', since: '0.22.2025071900', present: ['0.22.2025071900', '0.23.2025090500', '0.24.2025101500', '1.9.0', '1.10.0-canary.3'], absent: ['0.22.2025063000', '0.22.2025071101'] },
+  {
+    env: 'ZERO_PUSH_URL',
+    since: '(until 0.22.2025071900)',
+    present: ['0.22.2025063000', '0.22.2025071101'],
+    absent: ['0.22.2025071900', '0.24.2025101500', '1.9.0'],
+  },
+  {
+    env: 'ZERO_MUTATE_URL',
+    since: '0.22.2025071900',
+    present: ['0.22.2025071900', '0.23.2025090500', '0.24.2025101500', '1.9.0', '1.10.0-canary.3'],
+    absent: ['0.22.2025063000', '0.22.2025071101'],
+  },
   { env: 'ZERO_MUTATE_API_KEY', since: '0.22.2025071900', present: ['0.22.2025071900', '1.9.0'], absent: ['0.22.2025071101'] },
   { env: 'ZERO_PUSH_API_KEY', since: '(until 0.22.2025071900)', present: ['0.22.2025071101'], absent: ['0.22.2025071900'] },
   { env: 'ZERO_PULL_URL', since: '(until 0.22.2025071900)', present: ['0.22.2025063000', '0.22.2025071101'], absent: ['0.22.2025071900'] },
-  { env: 'ZERO_QUERY_URL', since: '0.22.2025071900; renamed 0.23.2025082300–0.25.0; back in 0.25.1', present: ['0.22.2025071900', '0.23.2025081901', '0.25.1', '0.26.1', '1.9.0', '1.10.0-canary.3'], absent: ['0.22.2025071101', '0.23.2025082300', '0.23.2025090500', '0.24.2025101500', '0.25.0'] },
-  { env: 'ZERO_QUERY_API_KEY', since: 'as ZERO_QUERY_URL', present: ['0.22.2025071900', '0.25.1', '1.9.0'], absent: ['0.23.2025090500', '0.25.0'] },
+  {
+    env: 'ZERO_QUERY_URL',
+    since: '0.22.2025071900; renamed 0.23.2025082300–0.25.0; back in 0.25.1',
+    present: ['0.22.2025071900', '0.23.2025081901', '0.25.1', '0.26.1', '1.9.0', '1.10.0-canary.3'],
+    absent: ['0.22.2025071101', '0.23.2025082300', '0.23.2025090500', '0.24.2025101500', '0.25.0'],
+  },
+  {
+    env: 'ZERO_QUERY_API_KEY',
+    since: 'as ZERO_QUERY_URL',
+    present: ['0.22.2025071900', '0.25.1', '1.9.0'],
+    absent: ['0.23.2025090500', '0.25.0'],
+  },
   { env: 'ZERO_QUERY_FORWARD_COOKIES', since: 'as ZERO_QUERY_URL', present: ['0.22.2025071900', '0.25.1'], absent: ['0.24.2025101500'] },
-  { env: 'ZERO_GET_QUERIES_URL', since: '0.23.2025082300 until 0.25.1', present: ['0.23.2025082300', '0.23.2025090500', '0.24.2025101500', '0.25.0', '0.25.0-canary.27'], absent: ['0.23.2025081901', '0.25.1', '1.9.0'] },
+  {
+    env: 'ZERO_GET_QUERIES_URL',
+    since: '0.23.2025082300 until 0.25.1',
+    present: ['0.23.2025082300', '0.23.2025090500', '0.24.2025101500', '0.25.0', '0.25.0-canary.27'],
+    absent: ['0.23.2025081901', '0.25.1', '1.9.0'],
+  },
   { env: 'ZERO_GET_QUERIES_API_KEY', since: '0.23.2025082300 until 0.25.1', present: ['0.24.2025101500'], absent: ['0.25.1'] },
   { env: 'ZERO_GET_QUERIES_FORWARD_COOKIES', since: '0.23.2025082300 until 0.25.1', present: ['0.24.2025101500'], absent: ['0.25.1'] },
   { env: 'ZERO_ENABLE_TELEMETRY', since: '0.22.2025072500', present: ['0.22.2025072500', '1.9.0'], absent: ['0.22.2025071900'] },
   { env: 'DO_NOT_TRACK', since: '(every version)', present: ['0.22.2025063000', '1.9.0'], absent: [] },
-  { env: 'ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS', since: '0.23.2025081900', present: ['0.23.2025081900', '1.9.0'], absent: ['0.23.2025081401'] },
-  { env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE', since: '0.24.2025091100', present: ['0.24.2025091100'], absent: ['0.24.2025090402'] },
-  { env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_INTERVAL_SECONDS', since: '0.24.2025091100', present: ['0.24.2025091100'], absent: ['0.24.2025090402'] },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INACTIVITY_THRESHOLD_HOURS',
+    since: '0.23.2025081900',
+    present: ['0.23.2025081900', '1.9.0'],
+    absent: ['0.23.2025081401'],
+  },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_BATCH_SIZE',
+    since: '0.24.2025091100',
+    present: ['0.24.2025091100'],
+    absent: ['0.24.2025090402'],
+  },
+  {
+    env: 'ZERO_CVR_GARBAGE_COLLECTION_INITIAL_INTERVAL_SECONDS',
+    since: '0.24.2025091100',
+    present: ['0.24.2025091100'],
+    absent: ['0.24.2025090402'],
+  },
   { env: 'ZERO_WEBSOCKET_COMPRESSION', since: '0.24.3000000000', present: ['0.24.3000000000', '0.25.0'], absent: ['0.24.2025102200'] },
   { env: 'ZERO_WEBSOCKET_COMPRESSION_OPTIONS', since: '0.24.3000000000', present: ['0.25.0'], absent: ['0.24.2025102200'] },
   { env: 'ZERO_ENABLE_QUERY_PLANNER', since: '0.25.0', present: ['0.25.0', '1.9.0'], absent: ['0.24.3000000000'] },
   { env: 'ZERO_YIELD_THRESHOLD_MS', since: '0.25.1', present: ['0.25.1', '1.9.0'], absent: ['0.25.0'] },
-  { env: 'ZERO_REPLICA_PAGE_CACHE_SIZE_KIB', since: '0.25.1 until 0.26.0', present: ['0.25.1', '0.25.13'], absent: ['0.25.0', '0.26.0', '1.9.0'] },
+  {
+    env: 'ZERO_REPLICA_PAGE_CACHE_SIZE_KIB',
+    since: '0.25.1 until 0.26.0',
+    present: ['0.25.1', '0.25.13'],
+    absent: ['0.25.0', '0.26.0', '1.9.0'],
+  },
   { env: 'ZERO_LITESTREAM_ENDPOINT', since: '0.25.7', present: ['0.25.7', '1.9.0'], absent: ['0.25.6'] },
   { env: 'AWS_ENDPOINT_URL', since: '(fallback before 0.25.7)', present: ['0.25.6'], absent: ['0.25.7'] },
   { env: 'ZERO_MUTATE_ALLOWED_CLIENT_HEADERS', since: '0.26.0', present: ['0.26.0', '1.9.0'], absent: ['0.25.13'] },
@@ -385,10 +509,13 @@ describe('version awareness', () => {
   const envByVersion = new Map<string, Promise<Set<string>>>()
   const envAt = (version: string) => {
     if (!envByVersion.has(version)) {
-      envByVersion.set(version, render({ set: EVERYTHING, setString: { 'image.tag': version } }).then((r) => {
-        if (!r.ok) throw new Error(`render at ${version}: ${r.stderr}`)
-        return new Set(envOf(find(r.objects, 'Deployment')).keys())
-      }))
+      envByVersion.set(
+        version,
+        render({ set: EVERYTHING, setString: { 'image.tag': version } }).then((r) => {
+          if (!r.ok) throw new Error(`render at ${version}: ${r.stderr}`)
+          return new Set(envOf(find(r.objects, 'Deployment')).keys())
+        }),
+      )
     }
     return envByVersion.get(version)!
   }
@@ -439,14 +566,32 @@ describe('version awareness', () => {
     const v0251 = await names('ci/zero-0.25.1-values.yaml')
     expect(v0251.has('ZERO_QUERY_URL') && v0251.has('ZERO_REPLICA_PAGE_CACHE_SIZE_KIB') && v0251.has('ZERO_YIELD_THRESHOLD_MS')).toBe(true)
     const v1 = await names('ci/zero-1x-values.yaml')
-    expect(v1.has('ZERO_ENABLE_CRUD_MUTATIONS') && v1.has('ZERO_MUTATE_ALLOWED_CLIENT_HEADERS') && v1.has('ZERO_WEBSOCKET_MAX_PAYLOAD_BYTES') && !v1.has('ZERO_REPLICA_PAGE_CACHE_SIZE_KIB')).toBe(true)
+    expect(
+      v1.has('ZERO_ENABLE_CRUD_MUTATIONS') &&
+        v1.has('ZERO_MUTATE_ALLOWED_CLIENT_HEADERS') &&
+        v1.has('ZERO_WEBSOCKET_MAX_PAYLOAD_BYTES') &&
+        !v1.has('ZERO_REPLICA_PAGE_CACHE_SIZE_KIB'),
+    ).toBe(true)
   })
 })
 
 describe('chart files', () => {
   it('NOTES.txt says how to reach the service and what is still unset', async () => {
     // helm template does not render NOTES.txt; helm install --dry-run=client does, without a cluster.
-    const { stdout } = await promisify(execFile)(HELMS['Helm 4'], ['install', 'zc', CHART_DIR, '--dry-run=client', '--namespace', 'apps', '--set', 'singleNode.enabled=true', '--set', 'common.database.upstream.url.value=postgres://u@db/x', '--set', 'common.adminPassword.value=pw'])
+    const { stdout } = await promisify(execFile)(HELMS['Helm 4'], [
+      'install',
+      'zc',
+      CHART_DIR,
+      '--dry-run=client',
+      '--namespace',
+      'apps',
+      '--set',
+      'singleNode.enabled=true',
+      '--set',
+      'common.database.upstream.url.value=postgres://u@db/x',
+      '--set',
+      'common.adminPassword.value=pw',
+    ])
     const notes = stdout.slice(stdout.indexOf('NOTES:'))
     expect(notes).toContain('kubectl port-forward --namespace apps svc/zc-zero-cache-single-node 4848:4848')
     expect(notes).toContain('helm test zc --namespace apps')
@@ -476,17 +621,25 @@ async function generatedReadme(valuesText?: string): Promise<string> {
 describe('chart README', () => {
   const committed = readFileSync(join(CHART_DIR, 'README.md'), 'utf8')
 
-  it('matches what readme-generator-for-helm makes from the annotated values.yaml (run `npm run readme:chart` when this fails)', async () => {
+  it('matches readme-generator-for-helm on the annotated values.yaml (run `npm run readme:chart` when this fails)', async () => {
     const generated = await generatedReadme()
     expect(generated === committed, 'charts/zero-cache/README.md is stale: run npm run readme:chart').toBe(true)
     // The table documents every top-level value.
-    for (const key of ['common.database.upstream.url', 'viewSyncer.autoscaling.enabled', 's3.enabled', 'singleNode.enabled', 'networkPolicy.enabled']) {
+    for (const key of [
+      'common.database.upstream.url',
+      'viewSyncer.autoscaling.enabled',
+      's3.enabled',
+      'singleNode.enabled',
+      'networkPolicy.enabled',
+    ]) {
       expect(committed).toContain(`\`${key}\``)
     }
   })
 
   it('fails the staleness check when values.yaml documents a value the README lacks', async () => {
-    const values = readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8') + '\n## @param newKnob A value added without regenerating the README\nnewKnob: 1\n'
+    const values =
+      readFileSync(join(CHART_DIR, 'values.yaml'), 'utf8') +
+      '\n## @param newKnob A value added without regenerating the README\nnewKnob: 1\n'
     expect(await generatedReadme(values)).not.toBe(committed)
   })
 })

@@ -84,8 +84,15 @@ describe('fault injection: no fault leaves a half-done release', () => {
     if (table.length) {
       const order = ['process death', 'registry', 'git', 'helm', 'concurrency']
       table.sort((a, b) => order.indexOf(a.group) - order.indexOf(b.group) || a.fault.localeCompare(b.fault, 'en', { numeric: true }))
-      const lines = ['| group | fault | exit codes under the fault | runs in all | invariant violations |', '| --- | --- | --- | ---: | --- |']
-      for (const row of table) lines.push(`| ${row.group} | ${row.fault} | ${row.faulty.join(', ')} | ${row.runs} | ${row.violations.length ? row.violations.join('; ') : 'none'} |`)
+      const lines = [
+        '| group | fault | exit codes under the fault | runs in all | invariant violations |',
+        '| --- | --- | --- | ---: | --- |',
+      ]
+      for (const row of table)
+        lines.push(
+          `| ${row.group} | ${row.fault} | ${row.faulty.join(', ')} | ${row.runs} | ` +
+            `${row.violations.length ? row.violations.join('; ') : 'none'} |`,
+        )
       const total = table.reduce((sum, r) => sum + r.runs, 0)
       lines.push(`\n${table.length} scenarios, ${total} runs, ${table.filter((r) => r.violations.length).length} with violations`)
       writeFileSync(join(tmpdir(), 'zcc-fault-report.md'), lines.join('\n') + '\n')
@@ -99,7 +106,11 @@ describe('fault injection: no fault leaves a half-done release', () => {
     const http = await serveGit(s.remote.dir)
     servers.push(http, proxy)
     const pkg = `${s.ns.split('/').slice(1).join('/')}/zero-cache`
-    const old = (i: number) => ({ digest: `sha256:${createHash('sha256').update(`${pkg}-${i}`).digest('hex')}`, createdAt: new Date(Date.now() - (40 + i) * 86_400_000), tags: [] })
+    const old = (i: number) => ({
+      digest: `sha256:${createHash('sha256').update(`${pkg}-${i}`).digest('hex')}`,
+      createdAt: new Date(Date.now() - (40 + i) * 86_400_000),
+      tags: [],
+    })
     api.addPackage('acme', 'Organization', pkg, [0, 1, 2].map(old))
     let pid = 0
     const c: Case = {
@@ -142,7 +153,8 @@ describe('fault injection: no fault leaves a half-done release', () => {
   async function dryRunViolations(c: Case, when: string): Promise<string[]> {
     c.proxy.reset()
     c.http.reset()
-    const deletes = () => api.log.filter((l) => l.method === 'DELETE' && l.path.includes(encodeURIComponent(c.ns.split('/').slice(1).join('/')))).length
+    const deletes = () =>
+      api.log.filter((l) => l.method === 'DELETE' && l.path.includes(encodeURIComponent(c.ns.split('/').slice(1).join('/')))).length
     const deletesBefore = deletes()
     const r = await c.go({ 'dry-run': 'true' })
     const problems: string[] = []
@@ -173,13 +185,15 @@ describe('fault injection: no fault leaves a half-done release', () => {
     const subjects = log.map((l) => l.split(' ').slice(1).join(' '))
     const bumps = subjects.filter((s) => s === BUMP).length
     if (bumps !== 1) problems.push(`${bumps} bump commits`)
-    if (JSON.stringify(subjects.slice(1)) !== JSON.stringify(expected.below) || subjects[0] !== BUMP) problems.push(`branch is [${subjects.join(' | ')}]`)
+    if (JSON.stringify(subjects.slice(1)) !== JSON.stringify(expected.below) || subjects[0] !== BUMP)
+      problems.push(`branch is [${subjects.join(' | ')}]`)
     const bump = log.find((l) => l.endsWith(BUMP))?.split(' ')[0]
     const tags = c.remote.tags()
     const releaseTags = [...tags.keys()]
     const wantTags = expected.tag === 'v2.0.0' ? ['v2.0.0'] : ['v2.0.0', expected.tag]
     if (JSON.stringify(releaseTags.sort()) !== JSON.stringify(wantTags.sort())) problems.push(`tags are [${releaseTags.join(', ')}]`)
-    if (tags.get(expected.tag) !== bump) problems.push(`tag ${expected.tag} is at ${tags.get(expected.tag)?.slice(0, 12)}, not at the bump commit ${bump?.slice(0, 12)}`)
+    if (tags.get(expected.tag) !== bump)
+      problems.push(`tag ${expected.tag} is at ${tags.get(expected.tag)?.slice(0, 12)}, not at the bump commit ${bump?.slice(0, 12)}`)
     const registryTags = await registry.listTags(c.chartRepo)
     if (JSON.stringify(registryTags) !== JSON.stringify([expected.version])) problems.push(`registry tags are [${registryTags.join(', ')}]`)
     const revisions = registry.manifestRevisions(c.chartRepo)
@@ -193,7 +207,8 @@ describe('fault injection: no fault leaves a half-done release', () => {
       const errors = run.log.split('\n').filter((l) => l.startsWith('::error::'))
       if (run.exitCode !== 1) problems.push(`run ${i + 1} exited ${run.exitCode}`)
       if (errors.length !== 1) problems.push(`run ${i + 1} failed with ${errors.length} error annotations`)
-      if (/unexpected error|\n\s+at .+:\d+:\d+/.test(run.log)) problems.push(`run ${i + 1} failed with a stack trace: ${errors[0]?.slice(0, 160)}`)
+      if (/unexpected error|\n\s+at .+:\d+:\d+/.test(run.log))
+        problems.push(`run ${i + 1} failed with a stack trace: ${errors[0]?.slice(0, 160)}`)
     }
     return problems
   }
@@ -201,12 +216,17 @@ describe('fault injection: no fault leaves a half-done release', () => {
   /** The published chart's files against the tagged commit's chart directory. */
   async function contentViolations(c: Case, expected: { version: string; tag: string }): Promise<string[]> {
     const dir = mkdtempSync(join(tmpdir(), 'zcc-published-'))
-    await exec(join(HELM4_DIR, 'helm'), ['pull', `oci://${registry.host}/${c.chartRepo}`, '--version', expected.version, '--plain-http', '-d', dir, '--untar'], {
-      env: { ...process.env, HOME: c.remote.home },
-    })
+    await exec(
+      join(HELM4_DIR, 'helm'),
+      ['pull', `oci://${registry.host}/${c.chartRepo}`, '--version', expected.version, '--plain-http', '-d', dir, '--untar'],
+      {
+        env: { ...process.env, HOME: c.remote.home },
+      },
+    )
     const root = join(dir, 'zero-cache')
     const problems: string[] = []
-    const walk = (d: string): string[] => readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]))
+    const walk = (d: string): string[] =>
+      readdirSync(d).flatMap((f) => (statSync(join(d, f)).isDirectory() ? walk(join(d, f)) : [join(d, f)]))
     for (const file of walk(root)) {
       const rel = relative(root, file)
       let committed: string
@@ -218,7 +238,8 @@ describe('fault injection: no fault leaves a half-done release', () => {
       }
       // helm package writes Chart.yaml anew from the chart's metadata (comments and layout go): compare it as data.
       const published = readFileSync(file, 'utf8')
-      const same = rel === 'Chart.yaml' ? isDeepStrictEqual(parseYaml(published), parseYaml(committed)) : published.trimEnd() === committed.trimEnd()
+      const same =
+        rel === 'Chart.yaml' ? isDeepStrictEqual(parseYaml(published), parseYaml(committed)) : published.trimEnd() === committed.trimEnd()
       if (!same) problems.push(`published ${rel} differs from ${expected.tag}`)
     }
     return problems
@@ -309,7 +330,11 @@ describe('fault injection: no fault leaves a half-done release', () => {
             `HTTP ${status} on request ${nth} of ${total}`,
             c,
             async () => {
-              c.proxy.inject({ name: 'error', skip: nth - 1, do: { answer: status, body: '{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}' } })
+              c.proxy.inject({
+                name: 'error',
+                skip: nth - 1,
+                do: { answer: status, body: '{"errors":[{"code":"UNAVAILABLE","message":"injected fault"}]}' },
+              })
               await c.go()
             },
             undefined,
@@ -325,17 +350,52 @@ describe('fault injection: no fault leaves a half-done release', () => {
 
   describe.concurrent('registry faults, one each', () => {
     it.for<[string, Omit<Fault, 'name'>]>([
-      ['a connection reset mid-upload (chart blob PUT)', { method: 'PUT', path: /\/zero-cache\/blobs\/uploads\//, times: 3, do: { reset: 'mid-request' } }],
-      ['a connection reset before the manifest PUT is forwarded', { method: 'PUT', path: /\/zero-cache\/manifests\//, times: 3, do: { reset: 'before-forwarding' } }],
-      ["a response slower than the client's timeout (chart manifest HEAD)", { method: 'HEAD', path: /\/zero-cache\/manifests\//, onStatus: 404, do: { delayMs: 7_000 } }],
-      ["a response slower than the client's timeout (upstream tags/list)", { method: 'GET', path: /\/rocicorp\/zero\/tags\/list$/, onStatus: 200, do: { delayMs: 7_000 } }],
+      [
+        'a connection reset mid-upload (chart blob PUT)',
+        { method: 'PUT', path: /\/zero-cache\/blobs\/uploads\//, times: 3, do: { reset: 'mid-request' } },
+      ],
+      [
+        'a connection reset before the manifest PUT is forwarded',
+        { method: 'PUT', path: /\/zero-cache\/manifests\//, times: 3, do: { reset: 'before-forwarding' } },
+      ],
+      [
+        "a response slower than the client's timeout (chart manifest HEAD)",
+        { method: 'HEAD', path: /\/zero-cache\/manifests\//, onStatus: 404, do: { delayMs: 7_000 } },
+      ],
+      [
+        "a response slower than the client's timeout (upstream tags/list)",
+        { method: 'GET', path: /\/rocicorp\/zero\/tags\/list$/, onStatus: 200, do: { delayMs: 7_000 } },
+      ],
       ['401 on the first token fetch', { to: 'token', do: { answer: 401, body: '{"details":"injected"}' } }],
       // Token fetches 1–3 are the action's own (upstream pull, chart pull, preflight push); helm's follow.
       ['401 on every token fetch of helm push', { to: 'token', skip: 3, times: 50, do: { answer: 401, body: '{"details":"injected"}' } }],
-      ['429 with Retry-After on upstream tags/list', { method: 'GET', path: /\/tags\/list$/, times: 2, do: { answer: 429, headers: { 'Retry-After': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' } }],
-      ["429 with Retry-After on helm's blob upload", { method: 'POST', path: /\/zero-cache\/blobs\/uploads\/$/, skip: 2, times: 2, do: { answer: 429, headers: { 'Retry-After': '1' } } }],
-      ['200 with a broken body from upstream tags/list', { method: 'GET', path: /\/tags\/list$/, onStatus: 200, do: { replaceBody: '{"tags":["0.1' } }],
-      ['200 with an HTML body from the token service', { to: 'token', onStatus: 200, do: { replaceBody: '<html>maintenance</html>', contentType: 'text/html' } }],
+      [
+        '429 with Retry-After on upstream tags/list',
+        {
+          method: 'GET',
+          path: /\/tags\/list$/,
+          times: 2,
+          do: { answer: 429, headers: { 'Retry-After': '1' }, body: '{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}' },
+        },
+      ],
+      [
+        "429 with Retry-After on helm's blob upload",
+        {
+          method: 'POST',
+          path: /\/zero-cache\/blobs\/uploads\/$/,
+          skip: 2,
+          times: 2,
+          do: { answer: 429, headers: { 'Retry-After': '1' } },
+        },
+      ],
+      [
+        '200 with a broken body from upstream tags/list',
+        { method: 'GET', path: /\/tags\/list$/, onStatus: 200, do: { replaceBody: '{"tags":["0.1' } },
+      ],
+      [
+        '200 with an HTML body from the token service',
+        { to: 'token', onStatus: 200, do: { replaceBody: '<html>maintenance</html>', contentType: 'text/html' } },
+      ],
     ])('%s', async ([name, fault], { expect }) => {
       const c = await fixture()
       const row = await check('registry', name, c, async () => {
@@ -352,7 +412,11 @@ describe('fault injection: no fault leaves a half-done release', () => {
     it('a pre-receive hook that rejects once', async ({ expect }) => {
       const c = await fixture()
       const row = await check('git', 'pre-receive rejects the first push', c, async () => {
-        writeFileSync(join(c.remote.dir, 'hooks/pre-receive'), `#!/bin/sh\ncat >/dev/null\nif [ ! -f "${c.remote.dir}/rejected" ]; then touch "${c.remote.dir}/rejected"; echo "rejected once" >&2; exit 1; fi\n`)
+        writeFileSync(
+          join(c.remote.dir, 'hooks/pre-receive'),
+          `#!/bin/sh\ncat >/dev/null\nif [ ! -f "${c.remote.dir}/rejected" ]; then touch "${c.remote.dir}/rejected"; echo "rejected ` +
+            `once" >&2; exit 1; fi\n`,
+        )
         chmodSync(join(c.remote.dir, 'hooks/pre-receive'), 0o755)
         const r = await c.go()
         expect(r.exitCode).toBe(1)
@@ -363,7 +427,10 @@ describe('fault injection: no fault leaves a half-done release', () => {
     it('a concurrent pusher that wins the race', async ({ expect }) => {
       const c = await fixture()
       const competitor = c.remote.checkout({ depth: 0 })
-      c.remote.git(['-c', 'user.name=Someone', '-c', 'user.email=someone@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'docs: meanwhile'], competitor)
+      c.remote.git(
+        ['-c', 'user.name=Someone', '-c', 'user.email=someone@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'docs: meanwhile'],
+        competitor,
+      )
       const row = await check(
         'git',
         'a concurrent pusher wins the race',
@@ -371,7 +438,9 @@ describe('fault injection: no fault leaves a half-done release', () => {
         async () => {
           writeFileSync(
             join(c.remote.dir, 'hooks/pre-receive'),
-            `#!/bin/sh\ncat >/dev/null\nif [ ! -f "${c.remote.dir}/raced" ]; then\n  touch "${c.remote.dir}/raced"\n  env -u GIT_DIR -u GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES git -C "${competitor}" push --quiet origin HEAD:refs/heads/main >/dev/null 2>&1 || exit 2\n  echo "rejected: someone pushed first" >&2\n  exit 1\nfi\n`,
+            `#!/bin/sh\ncat >/dev/null\nif [ ! -f "${c.remote.dir}/raced" ]; then\n  touch "${c.remote.dir}/raced"\n  env -u GIT_DIR -u ` +
+              `GIT_QUARANTINE_PATH -u GIT_OBJECT_DIRECTORY -u GIT_ALTERNATE_OBJECT_DIRECTORIES git -C "${competitor}" push --quiet ` +
+              `origin HEAD:refs/heads/main >/dev/null 2>&1 || exit 2\n  echo "rejected: someone pushed first" >&2\n  exit 1\nfi\n`,
           )
           chmodSync(join(c.remote.dir, 'hooks/pre-receive'), 0o755)
           const r = await c.go()
@@ -404,7 +473,10 @@ describe('fault injection: no fault leaves a half-done release', () => {
 
     it.for<[string, Omit<GitFault, 'name'>]>([
       ['503 on every fetch attempt', { service: 'git-upload-pack', method: 'GET', times: 3, do: { answer: 503 } }],
-      ['the branch push lands and its answer is lost, three times', { service: 'git-receive-pack', method: 'POST', times: 6, do: { reset: 'after' } }],
+      [
+        'the branch push lands and its answer is lost, three times',
+        { service: 'git-receive-pack', method: 'POST', times: 6, do: { reset: 'after' } },
+      ],
     ])('transport: %s', async ([name, fault], { expect }) => {
       const c = await fixture()
       const row = await check('git', `transport: ${name}`, c, async () => {
@@ -423,7 +495,8 @@ describe('fault injection: no fault leaves a half-done release', () => {
       mkdirSync(join(wrapper, 'bin'))
       writeFileSync(
         join(wrapper, 'bin/helm'),
-        `#!/bin/sh\nif [ "$1" = "${command}" ] && [ ! -f "${wrapper}/failed" ]; then touch "${wrapper}/failed"; echo "Error: injected failure of helm ${command}" >&2; exit 1; fi\nexec "${join(HELM4_DIR, 'helm')}" "$@"\n`,
+        `#!/bin/sh\nif [ "$1" = "${command}" ] && [ ! -f "${wrapper}/failed" ]; then touch "${wrapper}/failed"; echo "Error: injected ` +
+          `failure of helm ${command}" >&2; exit 1; fi\nexec "${join(HELM4_DIR, 'helm')}" "$@"\n`,
       )
       chmodSync(join(wrapper, 'bin/helm'), 0o755)
       const row = await check('helm', `helm ${command} fails once`, c, async () => {

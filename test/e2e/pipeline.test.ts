@@ -21,7 +21,11 @@ const allTags = [...history.map((h) => h.tag), ...NOISE_TAGS]
 const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).map((h) => h.tag), ...NOISE_TAGS]
 
 /** The log as a reader of the run sees it: `::add-mask::` commands are consumed by the runner. */
-const visibleLog = (run: ActionRun) => run.log.split('\n').filter((l) => !l.startsWith('::add-mask::')).join('\n')
+const visibleLog = (run: ActionRun) =>
+  run.log
+    .split('\n')
+    .filter((l) => !l.startsWith('::add-mask::'))
+    .join('\n')
 
 function explain(run: ActionRun, remote?: TestRemote): string {
   const state = remote ? `\nremote log:\n${remote.log().join('\n')}\nremote tags: ${[...remote.tags().keys()].join(', ')}` : ''
@@ -106,14 +110,34 @@ describe.each([
 
     // helm pull of the published chart renders.
     const pulled = mkdtempSync(join(tmpdir(), 'zcc-pull-'))
-    await exec(join(helmDir, 'helm'), ['pull', r.outputs['chart-ref'].replace(/:2\.0\.0$/, ''), '--version', '2.0.0', '--plain-http', '-d', pulled], { env: { ...process.env, HOME: remote.home } })
-    const { stdout: rendered } = await exec(join(helmDir, 'helm'), ['template', 'zc', join(pulled, 'zero-cache-2.0.0.tgz'), '--set', 'common.database.upstream.url.value=postgres://u@db/x', '--set', 'common.adminPassword.value=pw', '--set', 'singleNode.enabled=true'])
+    await exec(
+      join(helmDir, 'helm'),
+      ['pull', r.outputs['chart-ref'].replace(/:2\.0\.0$/, ''), '--version', '2.0.0', '--plain-http', '-d', pulled],
+      { env: { ...process.env, HOME: remote.home } },
+    )
+    const { stdout: rendered } = await exec(join(helmDir, 'helm'), [
+      'template',
+      'zc',
+      join(pulled, 'zero-cache-2.0.0.tgz'),
+      '--set',
+      'common.database.upstream.url.value=postgres://u@db/x',
+      '--set',
+      'common.adminPassword.value=pw',
+      '--set',
+      'singleNode.enabled=true',
+    ])
     expect(rendered).toContain('docker.io/rocicorp/zero:1.9.0')
 
     // A second run finds everything in place and writes nothing.
     const again = await run()
     expect(again.exitCode, explain(again, remote)).toBe(0)
-    expect(again.outputs).toMatchObject({ updated: 'false', pushed: 'false', 'chart-version': '2.0.0', 'app-version': '1.9.0', tag: 'v2.0.0' })
+    expect(again.outputs).toMatchObject({
+      updated: 'false',
+      pushed: 'false',
+      'chart-version': '2.0.0',
+      'app-version': '1.9.0',
+      tag: 'v2.0.0',
+    })
     expect(again.outputs['chart-digest']).toBe(r.outputs['chart-digest'])
     expect(remote.log()).toHaveLength(2)
     expect(await registry.listTags(chartRepo)).toEqual(['2.0.0'])
@@ -146,7 +170,13 @@ describe.each([
     const { remote, run } = setup({ version: '1.4.2', appVersion }, await upstream(date))
     const r = await run()
     expect(r.exitCode, explain(r, remote)).toBe(0)
-    expect(r.outputs).toMatchObject({ updated: 'true', 'app-version': want, 'chart-version': chartVersion, tag: `v${chartVersion}`, pushed: 'true' })
+    expect(r.outputs).toMatchObject({
+      updated: 'true',
+      'app-version': want,
+      'chart-version': chartVersion,
+      tag: `v${chartVersion}`,
+      pushed: 'true',
+    })
   })
 
   it('follows prereleases when asked, and respects version-range', async () => {
@@ -178,7 +208,12 @@ describe.each([
     const { remote, chartRepo, run } = setup({ version: '2.0.0', appVersion: '1.9.0' })
     const releaseCommit = remote.log()[0].split(' ')[0]
     // Later work on main that did not bump the version must not leak into 2.0.0.
-    remote.pushChange('charts/zero-cache/values.yaml', 'image:\n  repository: example.invalid/changed-later\n  tag: ""\n  pullPolicy: IfNotPresent\ncommon:\n  database:\n    upstream:\n      url: {}\nservice:\n  type: ClusterIP\n  port: 4848\nresources: {}\n', 'chore: values change without a version bump')
+    remote.pushChange(
+      'charts/zero-cache/values.yaml',
+      'image:\n  repository: example.invalid/changed-later\n  tag: ""\n  pullPolicy: IfNotPresent\n' +
+        'common:\n  database:\n    upstream:\n      url: {}\nservice:\n  type: ClusterIP\n  port: 4848\nresources: {}\n',
+      'chore: values change without a version bump',
+    )
     const r = await run()
     expect(r.exitCode, explain(r, remote)).toBe(0)
     expect(r.outputs).toMatchObject({ updated: 'false', pushed: 'true', 'chart-version': '2.0.0', tag: 'v2.0.0' })
@@ -186,7 +221,11 @@ describe.each([
     expect(remote.tags().get('v2.0.0')).toBe(releaseCommit)
     expect(await registry.listTags(chartRepo)).toEqual(['2.0.0'])
     const pulled = mkdtempSync(join(tmpdir(), 'zcc-pull-'))
-    await exec(join(helmDir, 'helm'), ['pull', r.outputs['chart-ref'].replace(/:2\.0\.0$/, ''), '--version', '2.0.0', '--plain-http', '-d', pulled, '--untar'], { env: { ...process.env, HOME: remote.home } })
+    await exec(
+      join(helmDir, 'helm'),
+      ['pull', r.outputs['chart-ref'].replace(/:2\.0\.0$/, ''), '--version', '2.0.0', '--plain-http', '-d', pulled, '--untar'],
+      { env: { ...process.env, HOME: remote.home } },
+    )
     expect(readFileSync(join(pulled, 'zero-cache/values.yaml'), 'utf8')).toContain('docker.io/rocicorp/zero')
   })
 
@@ -206,7 +245,9 @@ describe.each([
     // (which writes file times into the archive) the re-published bytes are the very same.
     const { manifest, digest } = await registry.manifest(chartRepo, '2.0.0')
     const committed = remote.git(['show', '-s', '--format=%ct', tagsBefore.get('v2.0.0')!], remote.dir).trim()
-    expect(manifest.annotations?.['org.opencontainers.image.created']).toBe(new Date(Number(committed) * 1000).toISOString().replace('.000Z', 'Z'))
+    expect(manifest.annotations?.['org.opencontainers.image.created']).toBe(
+      new Date(Number(committed) * 1000).toISOString().replace('.000Z', 'Z'),
+    )
     expect(digest).toBe(second.outputs['chart-digest'])
     if (helmDir === HELM4_DIR) expect(second.outputs['chart-digest']).toBe(first.outputs['chart-digest'])
   })
@@ -215,7 +256,10 @@ describe.each([
     const { remote, chartRepo, run } = setup({ version: '1.4.2', appVersion: '0.26.1' })
     // A pre-receive hook that, on the first push, lets a competing push land first and rejects ours.
     const competitor = remote.checkout({ depth: 0 })
-    remote.git(['-c', 'user.name=Someone', '-c', 'user.email=someone@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'docs: meanwhile'], competitor)
+    remote.git(
+      ['-c', 'user.name=Someone', '-c', 'user.email=someone@example.com', 'commit', '--quiet', '--allow-empty', '-m', 'docs: meanwhile'],
+      competitor,
+    )
     const hook = join(remote.dir, 'hooks/pre-receive')
     writeFileSync(
       hook,
@@ -236,7 +280,11 @@ exit 0
     expect(r.exitCode, explain(r, remote)).toBe(0)
     expect(r.log).toContain('moved while this run was pushing')
     const log = remote.log()
-    expect(log.map((l) => l.split(' ').slice(1).join(' '))).toEqual(['chore(chart): update appVersion to 1.9.0', 'docs: meanwhile', 'feat: zero-cache chart'])
+    expect(log.map((l) => l.split(' ').slice(1).join(' '))).toEqual([
+      'chore(chart): update appVersion to 1.9.0',
+      'docs: meanwhile',
+      'feat: zero-cache chart',
+    ])
     expect(remote.tags().get('v2.0.0')).toBe(log[0].split(' ')[0])
     expect(await registry.listTags(chartRepo)).toEqual(['2.0.0'])
   })
@@ -306,7 +354,11 @@ exit 0
     })
 
     it('a broken Chart.yaml, a non-semver appVersion', async () => {
-      const broken = setup({ version: '1.4.2', appVersion: '0.26.1', chartYaml: 'apiVersion: v2\nname: zero-cache\nversion: 1.4.2\nappVersion: "0.26.1"\n  bad: [\n' })
+      const broken = setup({
+        version: '1.4.2',
+        appVersion: '0.26.1',
+        chartYaml: 'apiVersion: v2\nname: zero-cache\nversion: 1.4.2\nappVersion: "0.26.1"\n  bad: [\n',
+      })
       const r = await broken.run()
       await expectNothingWritten(r, broken.remote, broken.chartRepo)
       expect(r.log).toMatch(/::error::charts\/zero-cache\/Chart\.yaml is not valid YAML at line \d+/)

@@ -7,9 +7,17 @@ import { promisify } from 'node:util'
 import { CHART_SOURCE, type TestRemote } from '../support/git.js'
 import { serveGit, type GitFault } from '../support/git-http.js'
 import { startProxy, type Fault, type FaultProxy } from '../support/proxy.js'
-import { READONLY_PASSWORD, READONLY_USER, REGISTRY_PASSWORD, REGISTRY_USER, startRegistry, type TestRegistry } from '../support/registry.js'
+import {
+  READONLY_PASSWORD,
+  READONLY_USER,
+  REGISTRY_PASSWORD,
+  REGISTRY_USER,
+  startRegistry,
+  type TestRegistry,
+} from '../support/registry.js'
 import { HELM4_DIR, type ActionRun } from '../support/runner.js'
 import { explain, scenario, seedUpstream, visibleLog, type Scenario } from '../support/scenario.js'
+import { pattern } from '../support/pattern.js'
 
 const exec = promisify(execFile)
 const subject = (line: string) => line.split(' ').slice(1).join(' ')
@@ -34,9 +42,13 @@ function hook(remote: TestRemote, name: string, script: string): void {
 /** A file of the chart as published at `version`, from `helm pull` of the registry. */
 async function publishedFile(s: Scenario, host: string, version: string, file: string): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), 'zcc-pull-'))
-  await exec(join(HELM4_DIR, 'helm'), ['pull', `oci://${host}/${s.chartRepo}`, '--version', version, '--plain-http', '-d', dir, '--untar'], {
-    env: { ...process.env, HOME: s.remote.home },
-  })
+  await exec(
+    join(HELM4_DIR, 'helm'),
+    ['pull', `oci://${host}/${s.chartRepo}`, '--version', version, '--plain-http', '-d', dir, '--untar'],
+    {
+      env: { ...process.env, HOME: s.remote.home },
+    },
+  )
   return readFileSync(join(dir, 'zero-cache', file), 'utf8')
 }
 
@@ -99,13 +111,22 @@ describe('reliability defects', () => {
       const r = await s.run()
       expect(r.exitCode, explain(r, s.remote)).toBe(0)
       expect(r.outputs).toMatchObject({ 'app-version': '1.9.0', 'chart-version': '2.0.0', pushed: 'true' })
-      expect(s.remote.chartYaml() + '\n').toBe(text.replace('version: 1.4.2', 'version: 2.0.0').replace('appVersion: >-\n  0.26.1', 'appVersion: >-\n  1.9.0'))
+      expect(s.remote.chartYaml() + '\n').toBe(
+        text.replace('version: 1.4.2', 'version: 2.0.0').replace('appVersion: >-\n  0.26.1', 'appVersion: >-\n  1.9.0'),
+      )
     })
 
     it('> (clip chomping, a line break in the value) is refused, naming the form', async () => {
       const text = chartYaml.replace(/^version:.*$/m, 'version: 1.4.2').replace(/^appVersion:.*$/m, 'appVersion: >\n  0.26.1')
       const s = setup({ version: '1.4.2', appVersion: '0.26.1', chartYaml: text })
-      await expectNothingWritten(await s.run(), s, /::error::charts\/zero-cache\/Chart\.yaml: 'appVersion' is "0\.26\.1\\n", with white space around the version \(written as a folded block scalar \('>'\)/)
+      await expectNothingWritten(
+        await s.run(),
+        s,
+        pattern(
+          '::error::charts/zero-cache/Chart.yaml: \'appVersion\' is "0.26.1\\n", with white space around the version',
+          " (written as a folded block scalar ('>')",
+        ),
+      )
     })
   })
 
@@ -114,8 +135,19 @@ describe('reliability defects', () => {
     it.each<[string, Omit<Fault, 'name'>, RegExp]>([
       [
         'tags/list: an HTML page with status 200',
-        { path: /\/v2\/rocicorp\/zero\/tags\/list$/, onStatus: 200, do: { replaceBody: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' } },
-        /::error::127\.0\.0\.1:\d+\/rocicorp\/zero: GET 127\.0\.0\.1:\d+\/v2\/rocicorp\/zero\/tags\/list answered HTTP 200 with a body that is not JSON \(text\/html, 50 bytes, starting "<html>/,
+        {
+          path: /\/v2\/rocicorp\/zero\/tags\/list$/,
+          onStatus: 200,
+          do: { replaceBody: '<html><body><h1>502 Bad Gateway</h1></body></html>', contentType: 'text/html' },
+        },
+        pattern(
+          '::error::127.0.0.1:',
+          /\d+/,
+          '/rocicorp/zero: GET 127.0.0.1:',
+          /\d+/,
+          '/v2/rocicorp/zero/tags/list answered HTTP 200',
+          ' with a body that is not JSON (text/html, 50 bytes, starting "<html>',
+        ),
       ],
       [
         'tags/list: truncated JSON',
@@ -125,7 +157,14 @@ describe('reliability defects', () => {
       [
         'the token endpoint: truncated JSON that holds part of a token',
         { to: 'token', onStatus: 200, do: { replaceBody: TRUNCATED_TOKEN, contentType: 'application/json' } },
-        /::error::127\.0\.0\.1:\d+\/rocicorp\/zero: GET 127\.0\.0\.1:\d+\/token answered HTTP 200 with a body that is not JSON \(application\/json, 55 bytes\); the registry or a proxy in front of it is misbehaving/,
+        pattern(
+          '::error::127.0.0.1:',
+          /\d+/,
+          '/rocicorp/zero: GET 127.0.0.1:',
+          /\d+/,
+          '/token answered HTTP 200 with a body that is not JSON',
+          ' (application/json, 55 bytes); the registry or a proxy in front of it is misbehaving',
+        ),
       ],
     ])('%s', async (_name, fault, message) => {
       proxy.reset()
@@ -134,20 +173,26 @@ describe('reliability defects', () => {
       const r = await s.run()
       expect(proxy.applied()).toEqual({ 'broken body': 1 })
       await expectNothingWritten(r, s, message)
-      expect(r.log).not.toMatch(/SyntaxError|    at /)
+      expect(r.log).not.toMatch(/SyntaxError| {4}at /)
       expect(r.log).not.toContain(TRUNCATED_TOKEN.slice(10))
     })
   })
 
-  describe('2: only the run\'s own commit reaches the branch', () => {
+  describe("2: only the run's own commit reaches the branch", () => {
     it('HEAD carries commits origin/main lacks (a feature branch, a PR merge): they are not pushed, tagged or published', async () => {
       const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
       const initial = sha(s.remote.log()[0])
       const ws = s.remote.checkout({ depth: 0 })
       appendFileSync(join(ws, 'charts/zero-cache/values.yaml'), '\n# unreviewed: DO-NOT-SHIP\n')
-      s.remote.git(['-c', 'user.name=Contributor', '-c', 'user.email=c@example.com', 'commit', '--quiet', '-am', 'feat: unreviewed change'], ws)
+      s.remote.git(
+        ['-c', 'user.name=Contributor', '-c', 'user.email=c@example.com', 'commit', '--quiet', '-am', 'feat: unreviewed change'],
+        ws,
+      )
       const unreviewed = s.remote.git(['rev-parse', 'HEAD'], ws)
-      const r = await s.run({ branch: 'main' }, { workspace: ws, env: { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_REF: 'refs/heads/feature' } })
+      const r = await s.run(
+        { branch: 'main' },
+        { workspace: ws, env: { GITHUB_EVENT_NAME: 'workflow_dispatch', GITHUB_REF: 'refs/heads/feature' } },
+      )
       expect(r.exitCode, explain(r, s.remote)).toBe(0)
       const log = s.remote.log()
       expect(log.map(subject)).toEqual(['chore(chart): update appVersion to 1.9.0', 'feat: zero-cache chart'])
@@ -170,34 +215,53 @@ describe('reliability defects', () => {
       expect(s.remote.git(['status', '--porcelain'], ws)).toBe('')
     })
 
-    it.each(['pull_request', 'pull_request_target'])('a %s event: refused with one clear error; a dry run shows the plan', async (event) => {
-      const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
-      const r = await s.run({ branch: 'main' }, { env: { GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/pull/7/merge' } })
-      await expectNothingWritten(r, s, `this run was started by a ${event} event, and the action does not write from one`)
-      expect(r.log.match(/::error::/g)).toHaveLength(1)
-      const dry = await s.run({ branch: 'main', 'dry-run': 'true' }, { env: { GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/pull/7/merge' } })
-      expect(dry.exitCode, explain(dry, s.remote)).toBe(0)
-      expect(dry.summary).toContain('Plan (nothing was written)')
-      expect(s.remote.log()).toHaveLength(1)
-    })
+    it.each(['pull_request', 'pull_request_target'])(
+      'a %s event: refused with one clear error; a dry run shows the plan',
+      async (event) => {
+        const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
+        const r = await s.run({ branch: 'main' }, { env: { GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/pull/7/merge' } })
+        await expectNothingWritten(r, s, `this run was started by a ${event} event, and the action does not write from one`)
+        expect(r.log.match(/::error::/g)).toHaveLength(1)
+        const dry = await s.run(
+          { branch: 'main', 'dry-run': 'true' },
+          { env: { GITHUB_EVENT_NAME: event, GITHUB_REF: 'refs/pull/7/merge' } },
+        )
+        expect(dry.exitCode, explain(dry, s.remote)).toBe(0)
+        expect(dry.summary).toContain('Plan (nothing was written)')
+        expect(s.remote.log()).toHaveLength(1)
+      },
+    )
   })
 
   describe('3: the job summary claims only what happened', () => {
-    it('a protected branch: nothing is done, and the failure carries the remote\'s GH006 text', async () => {
+    it("a protected branch: nothing is done, and the failure carries the remote's GH006 text", async () => {
       const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
-      hook(s.remote, 'pre-receive', 'cat >/dev/null\necho "error: GH006: Protected branch update failed for refs/heads/main." >&2\necho "error: Changes must be made through a pull request." >&2\nexit 1')
+      hook(
+        s.remote,
+        'pre-receive',
+        'cat >/dev/null\n' +
+          'echo "error: GH006: Protected branch update failed for refs/heads/main." >&2\n' +
+          'echo "error: Changes must be made through a pull request." >&2\nexit 1',
+      )
       const r = await s.run()
       await expectNothingWritten(r, s, /::error::pushing to main failed, and the branch has not moved/)
       expect(r.summary).toContain('GH006: Protected branch update failed for refs/heads/main.')
       expect(r.summary).toContain('Changes must be made through a pull request.')
       expect(section(r.summary, 'Done by this run')).toContain('<li>nothing</li>')
       const notDone = section(r.summary, 'Not done')
-      for (const step of ['update Chart.yaml', 'commit &quot;', 'create tag v2.0.0', 'helm package and helm push']) expect(notDone.replace(/"/g, '&quot;')).toContain(step)
+      for (const step of ['update Chart.yaml', 'commit &quot;', 'create tag v2.0.0', 'helm package and helm push'])
+        expect(notDone.replace(/"/g, '&quot;')).toContain(step)
     })
 
-    it('a registry that fails the manifest PUT: done lists update, commit and tag, not the push; the registry\'s error is shown; the next run publishes', async () => {
+    it('a failing manifest PUT: done lists update, commit and tag, not the push; the error is shown; the next run publishes', async () => {
       proxy.reset()
-      proxy.inject({ name: 'manifest PUT 500', method: 'PUT', path: /\/manifests\//, times: 50, do: { answer: 500, body: '{"errors":[{"code":"UNKNOWN","message":"storage backend unavailable"}]}' } })
+      proxy.inject({
+        name: 'manifest PUT 500',
+        method: 'PUT',
+        path: /\/manifests\//,
+        times: 50,
+        do: { answer: 500, body: '{"errors":[{"code":"UNKNOWN","message":"storage backend unavailable"}]}' },
+      })
       const s = scenario(proxy.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
       const r = await s.run()
       expect(r.exitCode, explain(r, s.remote)).toBe(1)
@@ -224,9 +288,23 @@ describe('reliability defects', () => {
         'a registry that allows pulls but refuses pushes',
         { 'registry-username': READONLY_USER, 'registry-password': READONLY_PASSWORD },
         {},
-        /::error::127\.0\.0\.1:\d+\/acme\/charts-[\w-]+\/zero-cache: the registry does not let 'reader' push \(POST \/v2\/acme\/charts-[\w-]+\/zero-cache\/blobs\/uploads\/ answered HTTP 40[13]\).*Nothing was written/,
+        pattern(
+          '::error::127.0.0.1:',
+          /\d+/,
+          '/acme/charts-',
+          /[\w-]+/,
+          "/zero-cache: the registry does not let 'reader' push (POST /v2/acme/charts-",
+          /[\w-]+/,
+          '/zero-cache/blobs/uploads/ answered HTTP 40',
+          /[13]\).*Nothing was written/,
+        ),
       ],
-      ['lint: false and no helm on PATH', { lint: 'false' }, { env: { PATH: '/usr/bin:/bin' } }, /::error::helm is not installed or not on PATH .*Nothing was written/],
+      [
+        'lint: false and no helm on PATH',
+        { lint: 'false' },
+        { env: { PATH: '/usr/bin:/bin' } },
+        /::error::helm is not installed or not on PATH .*Nothing was written/,
+      ],
     ])('%s', async (_name, inputs, options, message) => {
       const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
       const r = await s.run(inputs, options)
@@ -298,9 +376,18 @@ describe('reliability defects', () => {
       ['ls-remote: 502 on its first request', { service: 'git-upload-pack', method: 'GET', skip: 1, do: { answer: 502 } }],
       // curl itself resends a request once when a reused connection dies, so a reset reaches git
       // (and this action's retry) only when it happens twice in a row.
-      ['branch push: connection reset before git sees it', { service: 'git-receive-pack', method: 'POST', times: 2, do: { reset: 'before' } }],
-      ['branch push: the push lands, its answer is lost', { service: 'git-receive-pack', method: 'POST', times: 2, do: { reset: 'after' } }],
-      ['tag push: the push lands, its answer is lost', { service: 'git-receive-pack', method: 'POST', skip: 1, times: 2, do: { reset: 'after' } }],
+      [
+        'branch push: connection reset before git sees it',
+        { service: 'git-receive-pack', method: 'POST', times: 2, do: { reset: 'before' } },
+      ],
+      [
+        'branch push: the push lands, its answer is lost',
+        { service: 'git-receive-pack', method: 'POST', times: 2, do: { reset: 'after' } },
+      ],
+      [
+        'tag push: the push lands, its answer is lost',
+        { service: 'git-receive-pack', method: 'POST', skip: 1, times: 2, do: { reset: 'after' } },
+      ],
     ])('%s', async (name, fault) => {
       const s = setup({ version: '1.4.2', appVersion: '0.26.1' })
       const http = await serveGit(s.remote.dir)

@@ -72,7 +72,10 @@ export async function lint(options: RenderOptions = {}): Promise<{ ok: boolean; 
 
 /** The chart-testing scenarios: `ci/*-values.yaml` (must render) and `ci/invalid/*-values.yaml` (must fail). */
 export function scenarios(): { valid: string[]; invalid: Array<{ file: string; expect: RegExp }> } {
-  const valid = readdirSync(join(CHART_DIR, 'ci')).filter((f) => f.endsWith('-values.yaml')).sort().map((f) => `ci/${f}`)
+  const valid = readdirSync(join(CHART_DIR, 'ci'))
+    .filter((f) => f.endsWith('-values.yaml'))
+    .sort()
+    .map((f) => `ci/${f}`)
   const invalid = readdirSync(join(CHART_DIR, 'ci/invalid'))
     .filter((f) => f.endsWith('-values.yaml'))
     .sort()

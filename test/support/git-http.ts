@@ -76,7 +76,10 @@ export async function serveGit(bareDir: string): Promise<GitHttpServer> {
     for await (const chunk of req) chunks.push(chunk as Buffer)
     const body = Buffer.concat(chunks)
 
-    const fault = faults.find((f) => (!f.service || f.service === service) && (!f.method || f.method === method) && ++f.seen > (f.skip ?? 0) && f.used < (f.times ?? 1))
+    const fault = faults.find(
+      (f) =>
+        (!f.service || f.service === service) && (!f.method || f.method === method) && ++f.seen > (f.skip ?? 0) && f.used < (f.times ?? 1),
+    )
     if (fault) {
       fault.used++
       applied[fault.name] = (applied[fault.name] ?? 0) + 1

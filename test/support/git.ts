@@ -49,7 +49,8 @@ export function createRemote(chart: { version: string; appVersion: string; chart
   const home = join(root, 'home')
   const dir = join(root, 'remote.git')
   const env = gitEnv(home)
-  const git = (args: string[], cwd = root) => execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
+  const git = (args: string[], cwd = root) =>
+    execFileSync('git', args, { cwd, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim()
   execFileSync('mkdir', ['-p', home])
   git(['init', '--quiet', '--bare', '--initial-branch=main', dir])
   const seed = join(root, 'seed')
@@ -61,7 +62,9 @@ export function createRemote(chart: { version: string; appVersion: string; chart
   writeFileSync(
     chartFile,
     chart.chartYaml ??
-      readFileSync(chartFile, 'utf8').replace(/^version:.*$/m, `version: ${chart.version}`).replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`),
+      readFileSync(chartFile, 'utf8')
+        .replace(/^version:.*$/m, `version: ${chart.version}`)
+        .replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`),
   )
   writeFileSync(join(seed, 'README.md'), '# charts\n')
   const id = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com']

@@ -50,18 +50,24 @@ const spec = require('@octokit/openapi/generated/api.github.com.deref.json') as 
 const addFormats = addFormatsModule as unknown as (ajv: Ajv) => Ajv
 
 interface OpenApi {
-  paths: Record<string, Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>>
+  paths: Record<
+    string,
+    Record<string, { operationId: string; responses: Record<string, { content?: Record<string, { schema: object }> }> }>
+  >
 }
 
 /** GitHub's `basic-error` schema, as the spec declares it for the packages endpoints' 403. */
-const BASIC_ERROR = spec.paths['/orgs/{org}/packages/{package_type}/{package_name}/versions'].get.responses['403'].content!['application/json'].schema
+const BASIC_ERROR =
+  spec.paths['/orgs/{org}/packages/{package_type}/{package_name}/versions'].get.responses['403'].content!['application/json'].schema
 
 /** GitHub's message when asked to delete a container package's only tagged version (sources above). */
 export const LAST_TAGGED = 'You cannot delete the last tagged version of a package. You must delete the package instead.'
 /** GitHub's message for a version of a public package with more than 5,000 downloads (sources above). */
-export const HIGH_DOWNLOADS = 'Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.'
+export const HIGH_DOWNLOADS =
+  'Publicly visible package versions with more than 5000 downloads cannot be deleted. Contact GitHub support for further assistance.'
 /** GitHub's message for a public package one of whose versions has more than 5,000 downloads (sources above). */
-export const HIGH_DOWNLOADS_PACKAGE = 'Publicly visible packages with a version with more than 5000 downloads cannot be deleted. contact GitHub support for further assistance'
+export const HIGH_DOWNLOADS_PACKAGE =
+  'Publicly visible packages with a version with more than 5000 downloads cannot be deleted. contact GitHub support for further assistance'
 
 /** The documented undeclared answers, by operation: status 400 with exactly these messages. */
 const UNDECLARED_400: Record<string, string[]> = {
@@ -80,7 +86,8 @@ export function validateResponse(method: string, pathTemplate: string, status: n
   if (!op) return [`${method} ${pathTemplate} is not in GitHub's OpenAPI description`]
   let response = op.responses[String(status)]
   // GitHub may answer any endpoint with a rate-limit 403/429 or a 5xx; those bodies are basic-error.
-  if (!response && (status >= 500 || status === 403 || status === 429)) response = { content: { 'application/json': { schema: BASIC_ERROR } } }
+  if (!response && (status >= 500 || status === 403 || status === 429))
+    response = { content: { 'application/json': { schema: BASIC_ERROR } } }
   if (!response && status === 400 && UNDECLARED_400[op.operationId]?.includes((body as { message?: string })?.message ?? '')) {
     response = { content: { 'application/json': { schema: BASIC_ERROR } } }
   }
@@ -170,7 +177,14 @@ export class GitHubApiDouble {
     const deletes = this.log.filter((r) => r.method === 'DELETE' && r.status === 204).length
     const rateLimited = this.log.filter((r) => r.status === 403 || r.status === 429).length
     const serverErrors = this.log.filter((r) => r.status >= 500).length
-    return { requests: this.log.length, deletes, rateLimited, serverErrors, duringCooldown: this.duringCooldown, maxDeletesInFlight: this.maxDeletesInFlight }
+    return {
+      requests: this.log.length,
+      deletes,
+      rateLimited,
+      serverErrors,
+      duringCooldown: this.duringCooldown,
+      maxDeletesInFlight: this.maxDeletesInFlight,
+    }
   }
 
   /** Injects a raw answer for the next matching request (sent as given, not validated). */
@@ -184,7 +198,13 @@ export class GitHubApiDouble {
   }
 
   /** Adds a package with versions; `versions` in any order (stored newest first). Packages are public unless said otherwise. */
-  addPackage(owner: string, type: 'User' | 'Organization', name: string, versions: Omit<StoredVersion, 'id'>[], visibility: 'public' | 'private' = 'public'): void {
+  addPackage(
+    owner: string,
+    type: 'User' | 'Organization',
+    name: string,
+    versions: Omit<StoredVersion, 'id'>[],
+    visibility: 'public' | 'private' = 'public',
+  ): void {
     this.owners.set(owner, type)
     this.visibility.set(`${owner}/${name}`, visibility)
     const stored = versions.map((v) => ({ ...v, id: this.nextId++ }))
@@ -215,10 +235,18 @@ export class GitHubApiDouble {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()))
   }
 
-  private send(req: IncomingMessage, res: ServerResponse, template: string, status: number, body: unknown, headers: Record<string, string> = {}) {
+  private send(
+    req: IncomingMessage,
+    res: ServerResponse,
+    template: string,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ) {
     const path = (req.url ?? '').split('?')[0]
     this.log.push({ method: req.method ?? '', path, status })
-    for (const problem of validateResponse(req.method ?? 'GET', template, status, body)) this.violations.push(`${req.method} ${req.url}: ${problem}`)
+    for (const problem of validateResponse(req.method ?? 'GET', template, status, body))
+      this.violations.push(`${req.method} ${req.url}: ${problem}`)
     const reset = Math.floor(Date.now() / 1000) + 3600
     res.writeHead(status, {
       'x-ratelimit-limit': String(this.primaryLimit),
@@ -292,7 +320,8 @@ export class GitHubApiDouble {
       return
     }
     const authorized = /^(token|bearer) \S+/i.test(req.headers.authorization ?? '')
-    if (!authorized) return this.send(req, res, template, 401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' })
+    if (!authorized)
+      return this.send(req, res, template, 401, { message: 'Requires authentication', documentation_url: 'https://docs.github.com/rest' })
 
     // Primary budget: every request costs one, including the ones that fail.
     if (this.remaining <= 0) {
@@ -315,7 +344,10 @@ export class GitHubApiDouble {
         res,
         template,
         403,
-        { message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.', documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits' },
+        {
+          message: 'You have exceeded a secondary rate limit. Please wait a few minutes before you try again.',
+          documentation_url: 'https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits',
+        },
         { 'retry-after': '60' },
       )
     }
@@ -327,7 +359,11 @@ export class GitHubApiDouble {
     if (user) {
       const login = decodeURIComponent(user[1])
       const type = this.owners.get(login)
-      if (!type) return this.send(req, res, template, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/users/users#get-a-user' })
+      if (!type)
+        return this.send(req, res, template, 404, {
+          message: 'Not Found',
+          documentation_url: 'https://docs.github.com/rest/users/users#get-a-user',
+        })
       return this.send(req, res, template, 200, userJson(login, type))
     }
     const [, kind, owner, encName] = (list ?? del ?? pkg)!
@@ -335,7 +371,10 @@ export class GitHubApiDouble {
     const versions = this.packages.get(`${owner}/${name}`)
     const typeMatches = this.owners.get(owner) === (kind === 'orgs' ? 'Organization' : 'User')
     if (!versions || !typeMatches) {
-      return this.send(req, res, template, 404, { message: 'Package not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
+      return this.send(req, res, template, 404, {
+        message: 'Package not found.',
+        documentation_url: 'https://docs.github.com/rest/packages/packages',
+      })
     }
     if (list) {
       const perPage = Math.min(Math.max(Number(url.searchParams.get('per_page') ?? '30'), 1), 100)
@@ -353,20 +392,36 @@ export class GitHubApiDouble {
         ...(page < pages ? [link(page + 1, 'next'), link(pages, 'last')] : []),
         ...(page > 1 ? [link(1, 'first')] : []),
       ]
-      return this.send(req, res, template, 200, slice.map((v) => this.versionJson(owner, kind, name, v)), links.length ? { link: links.join(', ') } : {})
+      return this.send(
+        req,
+        res,
+        template,
+        200,
+        slice.map((v) => this.versionJson(owner, kind, name, v)),
+        links.length ? { link: links.join(', ') } : {},
+      )
     }
     const isPublic = this.visibility.get(`${owner}/${name}`) !== 'private'
     const refuse = (message: string, anchor: string) =>
       // GitHub's newer error bodies carry the status as a string (chizkiyahu/delete-untagged-ghcr-action#40).
-      this.send(req, res, template, 400, { message, documentation_url: `https://docs.github.com/rest/packages/packages#${anchor}`, status: '400' })
+      this.send(req, res, template, 400, {
+        message,
+        documentation_url: `https://docs.github.com/rest/packages/packages#${anchor}`,
+        status: '400',
+      })
     if (pkg) {
-      if (isPublic && versions.some((v) => (v.downloads ?? 0) > 5000)) return refuse(HIGH_DOWNLOADS_PACKAGE, `delete-a-package-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`)
+      if (isPublic && versions.some((v) => (v.downloads ?? 0) > 5000))
+        return refuse(HIGH_DOWNLOADS_PACKAGE, `delete-a-package-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`)
       this.packages.delete(`${owner}/${name}`)
       return this.send(req, res, template, 204, undefined)
     }
     const id = Number(del![4])
     const at = versions.findIndex((v) => v.id === id)
-    if (at < 0) return this.send(req, res, template, 404, { message: 'Package version not found.', documentation_url: 'https://docs.github.com/rest/packages/packages' })
+    if (at < 0)
+      return this.send(req, res, template, 404, {
+        message: 'Package version not found.',
+        documentation_url: 'https://docs.github.com/rest/packages/packages',
+      })
     const anchor = `delete-package-version-for-${kind === 'orgs' ? 'an-organization' : 'a-user'}`
     if (isPublic && (versions[at].downloads ?? 0) > 5000) return refuse(HIGH_DOWNLOADS, anchor)
     // Only tagged versions count: the last untagged version deletes like any other.

@@ -178,7 +178,8 @@ export async function startProxy(options: { target: string; token?: string }): P
     }
     const out = { ...answer.headers }
     if (typeof out.location === 'string') out.location = out.location.replace(`//${options.target}`, `//${self}`)
-    if (tokenUrl && typeof out['www-authenticate'] === 'string') out['www-authenticate'] = out['www-authenticate'].replace(`//${tokenUrl.host}`, `//${self}`)
+    if (tokenUrl && typeof out['www-authenticate'] === 'string')
+      out['www-authenticate'] = out['www-authenticate'].replace(`//${tokenUrl.host}`, `//${self}`)
     exchange.status = answer.statusCode ?? 502
     // A rule with onStatus waits for an answer with that status (e.g. the 201 of a manifest PUT).
     if (rule?.onStatus !== undefined && rule.onStatus !== exchange.status) {

@@ -39,7 +39,10 @@ export interface TestRegistry {
   /** Tags of a repository, as the registry lists them (all pages). */
   listTags(repository: string): Promise<string[]>
   /** The OCI image manifest a tag points to, and its digest. */
-  manifest(repository: string, tag: string): Promise<{ digest: string; manifest: { annotations?: Record<string, string>; layers: { digest: string }[] } }>
+  manifest(
+    repository: string,
+    tag: string,
+  ): Promise<{ digest: string; manifest: { annotations?: Record<string, string>; layers: { digest: string }[] } }>
   /** Deletes the manifest a tag points to (the tag disappears with it). */
   deleteTag(repository: string, tag: string): Promise<void>
   /** A bearer token with full access to `repository`, for test setup. */
@@ -71,7 +74,7 @@ async function waitFor(url: string, timeoutMs = 15_000): Promise<void> {
       await res.arrayBuffer()
       return
     } catch (error) {
-      if (Date.now() > deadline) throw new Error(`registry at ${url} did not start: ${(error as Error).message}`)
+      if (Date.now() > deadline) throw new Error(`registry at ${url} did not start: ${(error as Error).message}`, { cause: error })
       await new Promise((r) => setTimeout(r, 100))
     }
   }
@@ -92,8 +95,25 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
   let certDer = ''
 
   if (auth) {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=zcc-token-signer',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' })
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=zcc-token-signer',
+        '-keyout',
+        join(dir, 'key.pem'),
+        '-out',
+        join(dir, 'cert.pem'),
+      ],
+      { stdio: 'ignore' },
+    )
     keyPem = readFileSync(join(dir, 'key.pem'), 'utf8')
     certDer = readFileSync(join(dir, 'cert.pem'), 'utf8').replace(/-----[^-]+-----|\s/g, '')
     const tokenPort = await freePort()
@@ -120,7 +140,8 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
         }
         const refreshOk = form?.get('grant_type') === 'refresh_token' && form.get('refresh_token') === refreshToken
         const readonly = user === READONLY_USER && password === READONLY_PASSWORD
-        const refused = (user !== undefined && !readonly && !(user === REGISTRY_USER && password === REGISTRY_PASSWORD)) ||
+        const refused =
+          (user !== undefined && !readonly && !(user === REGISTRY_USER && password === REGISTRY_PASSWORD)) ||
           (form?.get('grant_type') === 'refresh_token' && !refreshOk)
         if (refused) {
           tokenRequests.refused++
@@ -143,7 +164,14 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
         const token = makeToken(access, authenticated ? (user ?? REGISTRY_USER) : '')
         const offline = url.searchParams.get('offline_token') === 'true' || form?.get('access_type') === 'offline'
         res.writeHead(200, { 'Content-Type': 'application/json' })
-        res.end(JSON.stringify({ token, access_token: token, expires_in: 300, ...(authenticated && offline && !readonly ? { refresh_token: refreshToken } : {}) }))
+        res.end(
+          JSON.stringify({
+            token,
+            access_token: token,
+            expires_in: 300,
+            ...(authenticated && offline && !readonly ? { refresh_token: refreshToken } : {}),
+          }),
+        )
       })
     })
     await new Promise<void>((r) => tokenServer!.listen(tokenPort, '127.0.0.1', r))
@@ -166,7 +194,14 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
     'http:',
     `  addr: ${host}`,
     ...(auth
-      ? ['auth:', '  token:', `    realm: ${realm}`, `    service: ${service}`, `    issuer: ${issuer}`, `    rootcertbundle: ${join(dir, 'cert.pem')}`]
+      ? [
+          'auth:',
+          '  token:',
+          `    realm: ${realm}`,
+          `    service: ${service}`,
+          `    issuer: ${issuer}`,
+          `    rootcertbundle: ${join(dir, 'cert.pem')}`,
+        ]
       : []),
   ].join('\n')
   writeFileSync(join(dir, 'config.yml'), config)
@@ -244,7 +279,10 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
         headers: headers(repository, { Accept: 'application/vnd.oci.image.manifest.v1+json' }),
       })
       if (res.status !== 200) throw new Error(`manifest ${repository}:${tag}: ${res.status} ${await res.text()}`)
-      return { digest: res.headers.get('docker-content-digest') ?? '', manifest: (await res.json()) as { annotations?: Record<string, string>; layers: { digest: string }[] } }
+      return {
+        digest: res.headers.get('docker-content-digest') ?? '',
+        manifest: (await res.json()) as { annotations?: Record<string, string>; layers: { digest: string }[] },
+      }
     },
     async deleteTag(repository, tag) {
       const head = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {

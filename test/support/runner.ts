@@ -104,7 +104,9 @@ export async function runAction(options: {
     if (process.env.ZCC_TEST_STREAM) process.stderr.write(d)
   })
   child.stderr.on('data', (d) => (stderr += d))
-  const exitCode: number = await new Promise((r) => child.on('close', (code, signal) => r(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : -1))))
+  const exitCode: number = await new Promise((r) =>
+    child.on('close', (code, signal) => r(code ?? (signal ? 128 + (osConstants.signals[signal] ?? 0) : -1))),
+  )
   const run = {
     exitCode,
     stdout,
@@ -116,7 +118,6 @@ export async function runAction(options: {
   rmSync(tmp, { recursive: true, force: true })
   return run
 }
-
 
 function evaluate(value: string, ctx: Required<RunContext>): string {
   return value.replace(/\$\{\{\s*github\.(\w+)\s*\}\}/g, (_, key: string) => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseChart, setChartVersions } from '../../src/chart/chart-file.js'
+import { pattern } from '../support/pattern.js'
 
 const chart = `# A comment at the top
 apiVersion: v2
@@ -59,12 +60,16 @@ describe('setChartVersions', () => {
   it('refuses a block scalar over several lines, naming the form', () => {
     // A folded scalar over two lines ("0.26 .1"): refused by name, never mangled.
     const text = 'name: x\nversion: 1.0.0\nappVersion: >-\n  0.26\n  .1\n'
-    expect(() => setChartVersions(text, { version: '1.0.1', appVersion: '1.9.0' })).toThrow(/'appVersion' is written as a folded block scalar \('>-'\) over several lines/)
+    expect(() => setChartVersions(text, { version: '1.0.1', appVersion: '1.9.0' })).toThrow(
+      /'appVersion' is written as a folded block scalar \('>-'\) over several lines/,
+    )
   })
 
   it('keeps CRLF line endings', () => {
     const text = 'apiVersion: v2\r\nname: x\r\nversion: 1.0.0\r\nappVersion: "1.0.0"\r\n'
-    expect(setChartVersions(text, { version: '1.0.1', appVersion: '1.1.0' })).toBe('apiVersion: v2\r\nname: x\r\nversion: 1.0.1\r\nappVersion: "1.1.0"\r\n')
+    expect(setChartVersions(text, { version: '1.0.1', appVersion: '1.1.0' })).toBe(
+      'apiVersion: v2\r\nname: x\r\nversion: 1.0.1\r\nappVersion: "1.1.0"\r\n',
+    )
   })
 })
 
@@ -84,9 +89,21 @@ describe('parseChart', () => {
     ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: latest\n', /appVersion 'latest' is not a semantic version/],
     ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: [1]\n', /'appVersion' must be a string/],
     // Clip and keep chomping put a line break into the value: Helm would render "0.26.1\n" as the image tag.
-    ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: >\n  0.26.1\n', /'appVersion' is "0.26.1\\n", with white space around the version \(written as a folded block scalar \('>'\), whose value ends in a line break\)/],
-    ['apiVersion: v2\nname: x\nversion: |+\n  1.0.0\n\nappVersion: "1"\n', /'version' is "1.0.0\\n\\n", .*a literal block scalar \('\|\+'\)/],
-    ['apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: " 0.26.1"\n', /'appVersion' is " 0.26.1", with white space around the version; write it as a plain or quoted scalar, e.g. appVersion: "0.26.1"/],
+    [
+      'apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: >\n  0.26.1\n',
+      pattern(
+        `'appVersion' is "0.26.1\\n", with white space around the version`,
+        " (written as a folded block scalar ('>'), whose value ends in a line break)",
+      ),
+    ],
+    [
+      'apiVersion: v2\nname: x\nversion: |+\n  1.0.0\n\nappVersion: "1"\n',
+      /'version' is "1.0.0\\n\\n", .*a literal block scalar \('\|\+'\)/,
+    ],
+    [
+      'apiVersion: v2\nname: x\nversion: 1.0.0\nappVersion: " 0.26.1"\n',
+      /'appVersion' is " 0.26.1", with white space around the version; write it as a plain or quoted scalar, e.g. appVersion: "0.26.1"/,
+    ],
   ])('rejects %j', (text, message) => {
     expect(() => parseChart(text, 'Chart.yaml')).toThrow(message)
   })

@@ -11,7 +11,8 @@ describe('isTransportError', () => {
     "fatal: unable to access 'https://github.com/acme/charts/': Recv failure: Connection reset by peer",
     "fatal: unable to access 'https://github.com/acme/charts/': gnutls_handshake() failed: The TLS connection was non-properly terminated.",
     'error: RPC failed; HTTP 502 curl 22 The requested URL returned error: 502\nfatal: the remote end hung up unexpectedly',
-    'error: RPC failed; curl 52 Empty reply from server\nsend-pack: unexpected disconnect while reading sideband packet\nfatal: the remote end hung up unexpectedly',
+    'error: RPC failed; curl 52 Empty reply from server\n' +
+      'send-pack: unexpected disconnect while reading sideband packet\nfatal: the remote end hung up unexpectedly',
     'fatal: early EOF\nfatal: index-pack failed',
     'ssh: connect to host github.com port 22: Connection timed out\nfatal: Could not read from remote repository.',
   ])('retries: %s', (output) => {
@@ -19,12 +20,14 @@ describe('isTransportError', () => {
   })
 
   it.each([
-    "remote: Permission to acme/charts.git denied to github-actions[bot].\nfatal: unable to access 'https://github.com/acme/charts/': The requested URL returned error: 403",
+    'remote: Permission to acme/charts.git denied to github-actions[bot].\n' +
+      "fatal: unable to access 'https://github.com/acme/charts/': The requested URL returned error: 403",
     "remote: Repository not found.\nfatal: repository 'https://github.com/acme/nope/' not found",
     "fatal: unable to access 'https://github.com/acme/charts/': The requested URL returned error: 404",
     "fatal: Authentication failed for 'https://github.com/acme/charts/'",
     "fatal: could not read Username for 'https://github.com': terminal prompts disabled",
-    'To https://github.com/acme/charts\n!\trefs/heads/main:refs/heads/main\t[remote rejected] (protected branch hook declined)\nremote: error: GH006: Protected branch update failed for refs/heads/main.',
+    'To https://github.com/acme/charts\n!\trefs/heads/main:refs/heads/main\t[remote rejected] (protected branch hook declined)\n' +
+      'remote: error: GH006: Protected branch update failed for refs/heads/main.',
     "fatal: couldn't find remote ref refs/heads/nope",
     'git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.',
   ])('does not retry: %s', (output) => {

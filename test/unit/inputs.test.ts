@@ -34,6 +34,25 @@ describe('readInputs', () => {
   })
 
   it.each([
+    [{ GITHUB_REPOSITORY: 'Octo-Org/Zero-Cache-Chart' }, 'oci://ghcr.io/octo-org/zero-cache-chart'],
+    [{ GITHUB_REPOSITORY: 'octo/charts', GITHUB_SERVER_URL: 'https://github.com' }, 'oci://ghcr.io/octo/charts'],
+    [
+      { GITHUB_REPOSITORY: 'octo/charts', GITHUB_SERVER_URL: 'https://github.example.com' },
+      'oci://containers.github.example.com/octo/charts',
+    ],
+  ])("oci-repo defaults to the workflow repository's container registry: %o", (env, url) => {
+    delete process.env.GITHUB_SERVER_URL
+    Object.assign(process.env, env)
+    const inputs = read({ 'OCI-REPO': '' })
+    expect(inputs.ociRepo.url).toBe(url)
+  })
+
+  it('oci-repo is required outside Actions', () => {
+    delete process.env.GITHUB_REPOSITORY
+    expect(() => read({ 'OCI-REPO': '' })).toThrow("input 'oci-repo': not set, and GITHUB_REPOSITORY is not either")
+  })
+
+  it.each([
     [{ 'tag-format': '{name}-{version}' }, 'tagFormat', '{name}-{version}'],
     [{ 'max-age-days': '0.5' }, 'maxAgeDays', 0.5],
     [{ 'max-age-days': '3650' }, 'maxAgeDays', 3650],

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest'
-import { decideUpdate, describeStep, firstFreeVersion, formatTemplate, planRelease, unknownPlaceholders, type ReleaseState, type UpdateDecision } from '../../src/plan.js'
+import {
+  decideUpdate,
+  describeStep,
+  firstFreeVersion,
+  formatTemplate,
+  planRelease,
+  unknownPlaceholders,
+  type ReleaseState,
+  type UpdateDecision,
+} from '../../src/plan.js'
 import { selectVersion } from '../../src/versions.js'
 
 const chart = { name: 'zero-cache', version: '1.4.2', appVersion: '0.26.1' }
@@ -77,7 +86,9 @@ describe('firstFreeVersion', () => {
 
 describe('templates', () => {
   it('formats placeholders', () => {
-    expect(formatTemplate('{name}-v{version} ({app-version})', { name: 'zc', version: '1.0.0', 'app-version': '0.25.1' })).toBe('zc-v1.0.0 (0.25.1)')
+    expect(formatTemplate('{name}-v{version} ({app-version})', { name: 'zc', version: '1.0.0', 'app-version': '0.25.1' })).toBe(
+      'zc-v1.0.0 (0.25.1)',
+    )
   })
   it('finds unknown placeholders', () => {
     expect(unknownPlaceholders('v{version}{chart}{ x }')).toEqual(['chart', ' x '])

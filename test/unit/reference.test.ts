@@ -67,11 +67,20 @@ describe('parseChallenge', () => {
   it.each([
     [
       'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/redis:pull"',
-      { scheme: 'bearer', params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/redis:pull' } },
+      {
+        scheme: 'bearer',
+        params: { realm: 'https://auth.docker.io/token', service: 'registry.docker.io', scope: 'repository:library/redis:pull' },
+      },
     ],
-    ['Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull"', { scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:a/b:pull' } }],
+    [
+      'Bearer realm="https://ghcr.io/token",service="ghcr.io",scope="repository:a/b:pull"',
+      { scheme: 'bearer', params: { realm: 'https://ghcr.io/token', service: 'ghcr.io', scope: 'repository:a/b:pull' } },
+    ],
     ['Basic realm="Registry Realm"', { scheme: 'basic', params: { realm: 'Registry Realm' } }],
-    ['Bearer realm="x", error="insufficient_scope" , scope="a:b:pull,push"', { scheme: 'bearer', params: { realm: 'x', error: 'insufficient_scope', scope: 'a:b:pull,push' } }],
+    [
+      'Bearer realm="x", error="insufficient_scope" , scope="a:b:pull,push"',
+      { scheme: 'bearer', params: { realm: 'x', error: 'insufficient_scope', scope: 'a:b:pull,push' } },
+    ],
     ['Bearer realm="quoted \\"q\\""', { scheme: 'bearer', params: { realm: 'quoted "q"' } }],
   ])('%s', (header, expected) => {
     expect(parseChallenge(header)).toEqual(expected)
