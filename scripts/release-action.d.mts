@@ -1,0 +1,2 @@
+/** See release-action.mjs. */
+export declare function releaseNotes(tag: string, version: string, changelog: string): string
