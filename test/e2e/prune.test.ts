@@ -116,6 +116,17 @@ describe('prune and cleanup-all', () => {
     expect(r.summary).toContain('Would delete')
   })
 
+  it('a dry run without a GitHub token (a laptop) skips prune with a notice; a real run refuses', async () => {
+    const { run } = await setup('Organization', { old: 3, young: 0, tagged: 1 })
+    const dry = await run({ mode: 'prune', 'dry-run': 'true', 'github-token': '' })
+    expect(dry.exitCode, explain(dry, api)).toBe(0)
+    expect(dry.log).toContain('::notice::prune skipped: github-token is empty')
+    const real = await run({ mode: 'prune', 'github-token': '' })
+    expect(real.exitCode, explain(real, api)).toBe(1)
+    expect(real.log).toContain('::error::github-token is empty: prune needs a token with packages: write')
+    expect(api.log).toHaveLength(0)
+  })
+
   it.each([
     [{}, 'confirm is empty'],
     [{ confirm: 'zero-cache' }, "confirm 'zero-cache' does not match"],

@@ -1,10 +1,13 @@
-import { readFileSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import semver from 'semver'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import { CHART_SOURCE, type TestRemote } from '../support/git.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
+import { DIST, HELM4_DIR, ROOT } from '../support/runner.js'
 import { explain, scenario, seedUpstream } from '../support/scenario.js'
 import { readWorkflow, stepsFor } from '../support/workflow.js'
 
@@ -52,5 +55,35 @@ describe('release-chart.yml on schedule', () => {
     expect(s.remote.tags().get(`v${version}`)).toBe(s.remote.log()[0].split(' ')[0])
     expect(await registry.listTags('acme/zero-cache-chart/zero-cache')).toEqual([version])
     expect(r.log).toContain('prune skipped') // not ghcr.io: the prune stage says so and stays green
+  })
+
+  it('the laptop dry run the README documents (.env.example, node --env-file) plans and writes nothing', async () => {
+    const chart = parse(readFileSync(join(CHART_SOURCE, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string }
+    const s = scenario(registry.host, { version: chart.version, appVersion: '0.26.1' }, { remotes })
+    // .env.example as a user fills it in, only pointed at loopback.
+    const env = readFileSync(join(ROOT, '.env.example'), 'utf8')
+      .replace(/^INPUT_IMAGE=.*$/m, `INPUT_IMAGE=${registry.host}/rocicorp/zero`)
+      .replace(/^INPUT_OCI-REPO=.*$/m, `INPUT_OCI-REPO=oci://${registry.host}/acme/laptop`)
+      .replace(/^INPUT_PLAIN-HTTP=.*$/m, 'INPUT_PLAIN-HTTP=true')
+      .replace(/^GITHUB_REPOSITORY=.*$/m, 'GITHUB_REPOSITORY=acme/laptop')
+    const dir = mkdtempSync(join(tmpdir(), 'zcc-laptop-'))
+    writeFileSync(join(dir, '.env'), env)
+    const workspace = s.remote.checkout()
+    // A laptop's environment: no GITHUB_* (but what .env sets), no RUNNER_TEMP, no summary file.
+    const { stdout, code } = await new Promise<{ stdout: string; code: number }>((resolve) => {
+      const child = spawn(process.execPath, [`--env-file=${join(dir, '.env')}`, DIST], {
+        cwd: workspace,
+        env: { PATH: `${HELM4_DIR}:${process.env.PATH}`, HOME: s.remote.home, GIT_CONFIG_NOSYSTEM: '1' },
+      })
+      let out = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (out += d))
+      child.on('close', (c) => resolve({ stdout: out, code: c ?? -1 }))
+    })
+    expect(code, stdout).toBe(0)
+    expect(stdout).toContain('would: update Chart.yaml: appVersion 0.26.1 → 1.9.0')
+    expect(stdout).toContain('would: helm package and helm push')
+    expect(s.remote.log()).toHaveLength(1)
+    expect(await registry.listTags('acme/laptop/zero-cache')).toEqual([])
   })
 })
