@@ -1,4 +1,4 @@
-import { beforeAll, describe, expect, it } from 'vitest'
+import { beforeAll, describe, it } from 'vitest'
 import { join } from 'node:path'
 import { find, render, type K8sObject } from '../support/chart.js'
 import { CHECK_VERSIONS, checkOptions, containerEnvironment, node22, zeroPackage } from './support.js'
