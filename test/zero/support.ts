@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -207,8 +207,14 @@ export async function startZero(version: string, env: Record<string, string>, re
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   })
-  child.stdout!.on('data', (d) => (log += d))
-  child.stderr!.on('data', (d) => (log += d))
+  // ZCC_ZERO_LOG_DIR keeps every zero-cache log as a file, for debugging a boot.
+  const keep = process.env.ZCC_ZERO_LOG_DIR ? join(process.env.ZCC_ZERO_LOG_DIR, `zero-${version}-${child.pid}.log`) : undefined
+  const onData = (d: Buffer) => {
+    log += d
+    if (keep) appendFileSync(keep, d)
+  }
+  child.stdout!.on('data', onData)
+  child.stderr!.on('data', onData)
   let exited: number | null | undefined
   child.on('exit', (code) => (exited = code))
   const proc: ZeroProcess = {
