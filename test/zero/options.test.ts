@@ -1,6 +1,8 @@
-import { beforeAll, describe, it } from 'vitest'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { find, render, type K8sObject } from '../support/chart.js'
+import { parse } from 'yaml'
+import { CHART_DIR, find, render, type K8sObject } from '../support/chart.js'
 import { CHECK_VERSIONS, checkOptions, containerEnvironment, node22, zeroPackage } from './support.js'
 
 /**
@@ -39,5 +41,13 @@ describe('every ZERO_* name the chart renders is defined by that zero-cache vers
       if (unknown.length) problems.push(`${role}: not defined by ${version}: ${unknown.join(', ')}`)
     }
     expect(problems).toEqual([])
+  })
+})
+
+describe("the chart's per-version ci scenarios", () => {
+  const files = readdirSync(join(CHART_DIR, 'ci')).filter((f) => /^zero-.*-values\.yaml$/.test(f))
+  it.each(files)('%s names a zero-cache release that the option check covers', (file) => {
+    const values = parse(readFileSync(join(CHART_DIR, 'ci', file), 'utf8')) as { image: { tag: string } }
+    expect(CHECK_VERSIONS).toContain(values.image.tag)
   })
 })
