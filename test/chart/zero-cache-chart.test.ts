@@ -643,3 +643,29 @@ describe('chart README', () => {
     expect(await generatedReadme(values)).not.toBe(committed)
   })
 })
+
+describe('numbers in the environment', () => {
+  it('renders whole numbers from values files exactly, not in scientific notation', async () => {
+    const big = join(mkdtempSync(join(tmpdir(), 'zcc-values-')), 'big.yaml')
+    writeFileSync(
+      big,
+      [
+        'common:',
+        '  advanced: {websocketMaxPayloadBytes: 20971520}',
+        '  litestream: {multipartSize: 16777216}',
+        '  rateLimiting: {perUserMutationLimitWindowMs: 60000}',
+        'extraEnv:',
+        '  - {name: APP_LIMIT, value: 1000000}',
+        '  - {name: APP_RATIO, value: 0.25}',
+      ].join('\n'),
+    )
+    const r = await render({ files: ['ci/zero-1x-values.yaml', big] })
+    expect(r.ok, r.stderr).toBe(true)
+    const env = envOf(find(r.objects, 'StatefulSet', '-view-syncer'))
+    expect(env.get('ZERO_WEBSOCKET_MAX_PAYLOAD_BYTES')?.value).toBe('20971520')
+    expect(env.get('ZERO_PER_USER_MUTATION_LIMIT_WINDOW_MS')?.value).toBe('60000')
+    expect(env.get('APP_LIMIT')?.value).toBe('1000000')
+    expect(env.get('APP_RATIO')?.value).toBe('0.25')
+    expect(envOf(find(r.objects, 'StatefulSet', '-replication-manager')).get('ZERO_LITESTREAM_MULTIPART_SIZE')?.value).toBe('16777216')
+  })
+})

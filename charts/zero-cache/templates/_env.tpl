@@ -188,9 +188,9 @@ Only what the user set, or what the topology needs, is emitted, so the image's o
   value: "1"
 {{- end }}
 {{- range $e := concat ($root.Values.extraEnv | default list) (.values.extraEnv | default list) }}
-{{- /* A number or boolean given as value is quoted: EnvVar values are strings. */}}
+{{- /* A number or boolean given as value is quoted (EnvVar values are strings), whole numbers exactly. */}}
 {{- if hasKey $e "value" }}
-- {{ toYaml (set (deepCopy $e) "value" (toString $e.value)) | indent 2 | trim }}
+- {{ toYaml (set (deepCopy $e) "value" (include "zero-cache.string" $e.value)) | indent 2 | trim }}
 {{- else }}
 - {{ toYaml $e | indent 2 | trim }}
 {{- end }}

@@ -159,11 +159,28 @@ Call with (dict "root" $ "name" "ZERO_UPSTREAM_DB" "source" .Values.common.datab
 {{/* One plain environment variable when the value is set (not null and not ""); lists are joined with commas. */}}
 {{- define "zero-cache.env" -}}
 {{- $v := .value -}}
-{{- if kindIs "slice" $v -}}{{- $v = join "," $v -}}{{- end -}}
+{{- if kindIs "slice" $v -}}
+{{- $items := list -}}
+{{- range $v }}{{ $items = append $items (include "zero-cache.string" .) }}{{ end -}}
+{{- $v = join "," $items -}}
+{{- end -}}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
 - name: {{ .name }}
-  value: {{ toString $v | quote }}
+  value: {{ include "zero-cache.string" $v | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+A value as the string an environment variable holds. Numbers from values files are float64, and
+Go prints whole ones with many digits in scientific notation (20971520 → "2.097152e+07"), which
+programs other than zero-cache would not read as a number: whole numbers are printed exactly.
+*/}}
+{{- define "zero-cache.string" -}}
+{{- if and (kindIs "float64" .) (eq . (floor .)) -}}
+{{- printf "%.0f" . -}}
+{{- else -}}
+{{- toString . -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The S3 backup URL (s3://<bucketName>/<path>), or common.litestream.backupUrl. Empty when no backup is set. */}}
