@@ -280,25 +280,34 @@ describe('configuration', () => {
   it('emits only what is set or needed, so the image defaults stay in force', async () => {
     const r = await render({ set: SINGLE })
     expect([...envOf(find(r.objects, 'Deployment')).keys()].sort()).toEqual([
+      'POD_NAME',
+      'POD_NAMESPACE',
       'ZERO_ADMIN_PASSWORD',
       'ZERO_PORT',
       'ZERO_REPLICA_FILE',
+      'ZERO_TASK_ID',
       'ZERO_UPSTREAM_DB',
     ])
     const multi = await render({ set: MULTI })
     expect([...envOf(find(multi.objects, 'StatefulSet', '-view-syncer')).keys()].sort()).toEqual([
+      'POD_NAME',
+      'POD_NAMESPACE',
       'ZERO_ADMIN_PASSWORD',
       'ZERO_CHANGE_STREAMER_URI',
       'ZERO_PORT',
       'ZERO_REPLICA_FILE',
+      'ZERO_TASK_ID',
       'ZERO_UPSTREAM_DB',
     ])
     expect([...envOf(find(multi.objects, 'StatefulSet', '-replication-manager')).keys()].sort()).toEqual([
+      'POD_NAME',
+      'POD_NAMESPACE',
       'ZERO_ADMIN_PASSWORD',
       'ZERO_CHANGE_STREAMER_PORT',
       'ZERO_LITESTREAM_BACKUP_URL',
       'ZERO_NUM_SYNC_WORKERS',
       'ZERO_REPLICA_FILE',
+      'ZERO_TASK_ID',
       'ZERO_UPSTREAM_DB',
     ])
   })
@@ -667,5 +676,34 @@ describe('numbers in the environment', () => {
     expect(env.get('APP_LIMIT')?.value).toBe('1000000')
     expect(env.get('APP_RATIO')?.value).toBe('0.25')
     expect(envOf(find(r.objects, 'StatefulSet', '-replication-manager')).get('ZERO_LITESTREAM_MULTIPART_SIZE')?.value).toBe('16777216')
+  })
+})
+
+describe('ZERO_TASK_ID', () => {
+  const ids = async (files: string[], set: Record<string, string | boolean> = {}) => {
+    const r = await render({ files, set })
+    expect(r.ok, r.stderr).toBe(true)
+    return r.objects
+      .filter((o) => o.kind === 'StatefulSet' || o.kind === 'Deployment')
+      .map((w) => {
+        const names = [...envOf(w).keys()]
+        return { names, task: envOf(w).get('ZERO_TASK_ID') }
+      })
+  }
+
+  it('is the pod namespace and name on every role, after the variables it references', async () => {
+    for (const files of [['ci/single-node-values.yaml'], ['ci/multi-node-s3-values.yaml']]) {
+      for (const { names, task } of await ids(files)) {
+        expect(task?.value).toBe('$(POD_NAMESPACE).$(POD_NAME)')
+        expect(names.indexOf('POD_NAME')).toBeLessThan(names.indexOf('ZERO_TASK_ID'))
+        expect(names.indexOf('POD_NAMESPACE')).toBeLessThan(names.indexOf('ZERO_TASK_ID'))
+      }
+    }
+  })
+
+  it("is the user's own when extraEnv sets it", async () => {
+    const [w] = await ids(['ci/single-node-values.yaml'], { 'extraEnv[0].name': 'ZERO_TASK_ID', 'extraEnv[0].value': 'my-task' })
+    expect(w.names.filter((n) => n === 'ZERO_TASK_ID')).toHaveLength(1)
+    expect(w.task?.value).toBe('my-task')
   })
 })

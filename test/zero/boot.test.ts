@@ -180,6 +180,26 @@ describe.each(BOOT_VERSIONS)("zero-cache %s booted with the chart's environment"
     })
     expect(rows).toEqual([{ id: 'b', name: 'after start' }])
     expect(probing.failures).toEqual([])
+    // The task ID is the pod's namespace and name, never zero-cache's random one.
+    expect(env.ZERO_TASK_ID).toBe('apps.zc-zero-cache-single-node-0')
+    expect(zero.log()).toContain('apps.zc-zero-cache-single-node-0')
+  })
+
+  it('a task ID that looks like a flag kills the workers (why the chart sets ZERO_TASK_ID)', { timeout: 120_000 }, async () => {
+    if (version !== BOOT_VERSIONS[0]) return // the mechanism, shown once
+    const rendered = await render({ files: [SINGLE], setString: { 'image.tag': version } })
+    const env = rewrite(containerEnvironment(rendered.objects, find(rendered.objects, 'Deployment', '-single-node'), 'x'), {
+      hosts: hosts(),
+      dataDir: tmp(),
+      // A random task ID like this one (nanoid: "-" then no digit or "-") is read as flags by the workers.
+      env: { ZERO_TASK_ID: '-kTqLzWb' },
+    })
+    const started = startZero(version, env, `http://127.0.0.1:${env.ZERO_PORT}/`, 30_000)
+    started.then(
+      (z) => processes.push(z),
+      () => undefined,
+    ) // stopped after the test even if it did start
+    await expect(started).rejects.toThrow(/Expected string at taskID/)
   })
 
   it(

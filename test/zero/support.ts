@@ -243,8 +243,10 @@ export async function startZero(version: string, env: Record<string, string>, re
   }
   const deadline = Date.now() + timeoutMs
   for (;;) {
-    if (exited !== undefined)
+    if (exited !== undefined) {
+      await proc.stop() // workers that outlived the runner
       throw new Error(`zero-cache ${version} exited with ${exited} before it was ready:\n${log.split('\n').slice(-40).join('\n')}`)
+    }
     try {
       const res = await fetch(readyUrl)
       await res.arrayBuffer()
@@ -264,15 +266,24 @@ export async function startZero(version: string, env: Record<string, string>, re
 
 /**
  * A container's environment as the cluster would give it: literal values, Secret keys decoded
- * (from the rendered Secret), and the downward API fields the chart uses (`metadata.name` →
- * `podName`, `status.podIP` → 127.0.0.1). Names in order; a name the chart renders twice is an error.
+ * (from the rendered Secret), the downward API fields the chart uses (`metadata.name` → `podName`,
+ * `metadata.namespace`, `status.podIP` → 127.0.0.1), and `$(VAR)` references expanded as the
+ * kubelet does. Names in order; a name the chart renders twice is an error.
  */
-export function containerEnvironment(objects: K8sObject[], workload: K8sObject, podName: string): Record<string, string> {
+export function containerEnvironment(
+  objects: K8sObject[],
+  workload: K8sObject,
+  podName: string,
+  namespace = 'apps',
+): Record<string, string> {
   const out: Record<string, string> = {}
   for (const [name, entry] of envOf(workload)) {
     if (name in out) throw new Error(`${workload.metadata.name} renders ${name} twice`)
     if (entry.value !== undefined) {
-      out[name] = entry.value
+      // The kubelet expands $(VAR) for variables defined earlier in the list; $$ escapes a $.
+      out[name] = entry.value.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (m, ref?: string) =>
+        ref === undefined ? '$' : ref in out ? out[ref] : m,
+      )
       continue
     }
     const from = entry.valueFrom as { secretKeyRef?: { name: string; key: string }; fieldRef?: { fieldPath: string } } | undefined
@@ -285,14 +296,9 @@ export function containerEnvironment(objects: K8sObject[], workload: K8sObject, 
       out[name] = key in stringData ? stringData[key] : Buffer.from(data[key] ?? '', 'base64').toString()
     } else if (from?.fieldRef) {
       const path = from.fieldRef.fieldPath
-      out[name] =
-        path === 'metadata.name'
-          ? podName
-          : path === 'status.podIP'
-            ? '127.0.0.1'
-            : (() => {
-                throw new Error(`${name}: fieldRef ${path} has no stand-in`)
-              })()
+      const fields: Record<string, string> = { 'metadata.name': podName, 'metadata.namespace': namespace, 'status.podIP': '127.0.0.1' }
+      if (!(path in fields)) throw new Error(`${name}: fieldRef ${path} has no stand-in`)
+      out[name] = fields[path]
     } else {
       throw new Error(`${name}: valueFrom ${JSON.stringify(entry.valueFrom)} has no stand-in`)
     }

@@ -9,6 +9,26 @@ Only what the user set, or what the topology needs, is emitted, so the image's o
 {{- $c := $root.Values.common -}}
 {{- $serves := ne $role "replication-manager" -}}
 {{- $backup := include "zero-cache.backupUrl" $root -}}
+{{- $extra := concat ($root.Values.extraEnv | default list) (.values.extraEnv | default list) -}}
+{{- $ownTaskId := false -}}
+{{- range $extra }}{{ if eq (toString .name) "ZERO_TASK_ID" }}{{ $ownTaskId = true }}{{ end }}{{ end -}}
+{{- /*
+Identity: zero-cache wants a globally unique task ID, and without one picks a random string, which
+begins with "-" and a letter about once in 75 starts; it passes its settings to workers as flags,
+so such an ID kills them. The pod's namespace and name are unique and begin with a letter.
+*/}}
+- name: POD_NAME
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.name
+- name: POD_NAMESPACE
+  valueFrom:
+    fieldRef:
+      fieldPath: metadata.namespace
+{{- if not $ownTaskId }}
+- name: ZERO_TASK_ID
+  value: "$(POD_NAMESPACE).$(POD_NAME)"
+{{- end }}
 {{- /* Topology */}}
 {{- if eq $role "replication-manager" }}
 - name: ZERO_NUM_SYNC_WORKERS
@@ -187,7 +207,7 @@ Only what the user set, or what the topology needs, is emitted, so the image's o
 - name: DO_NOT_TRACK
   value: "1"
 {{- end }}
-{{- range $e := concat ($root.Values.extraEnv | default list) (.values.extraEnv | default list) }}
+{{- range $e := $extra }}
 {{- /* A number or boolean given as value is quoted (EnvVar values are strings), whole numbers exactly. */}}
 {{- if hasKey $e "value" }}
 - {{ toYaml (set (deepCopy $e) "value" (include "zero-cache.string" $e.value)) | indent 2 | trim }}

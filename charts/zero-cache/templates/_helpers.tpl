@@ -165,9 +165,22 @@ Call with (dict "root" $ "name" "ZERO_UPSTREAM_DB" "source" .Values.common.datab
 {{- $v = join "," $items -}}
 {{- end -}}
 {{- if and (not (kindIs "invalid" $v)) (ne (toString $v) "") }}
+{{- include "zero-cache.assertNotFlagLike" (dict "what" .name "value" $v) }}
 - name: {{ .name }}
   value: {{ include "zero-cache.string" $v | quote }}
 {{- end }}
+{{- end -}}
+
+{{/*
+Fails for a value zero-cache cannot take: it hands its settings to worker processes as command-line
+flags, parsed by command-line-args, which reads a value as a flag when it is "-" followed only by
+characters that are neither digits nor "-" (-a, -abc), or starts with "--"; the worker then dies
+("Expected string at …"). Call with (dict "what" <name for the message> "value" <value>).
+*/}}
+{{- define "zero-cache.assertNotFlagLike" -}}
+{{- if regexMatch "^(-[^0-9-]+$|--[^ ]+)" (toString (.value | default "")) -}}
+{{- fail (printf "%s looks like a command-line flag (\"-\" followed only by non-digits, or \"--…\"): zero-cache passes its settings to its worker processes as command-line flags, so the worker would read this value as a flag and die (\"Expected string at …\"). Choose a value that does not start with \"-\"" .what) -}}
+{{- end -}}
 {{- end -}}
 
 {{/*
