@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
 import { CHART_DIR, HELMS, envOf, find, lint, podSpecs, render, scenarios, validateObject, type K8sObject } from '../support/chart.js'
 
 const { valid, invalid } = scenarios()
@@ -705,5 +706,54 @@ describe('ZERO_TASK_ID', () => {
     const [w] = await ids(['ci/single-node-values.yaml'], { 'extraEnv[0].name': 'ZERO_TASK_ID', 'extraEnv[0].value': 'my-task' })
     expect(w.names.filter((n) => n === 'ZERO_TASK_ID')).toHaveLength(1)
     expect(w.task?.value).toBe('my-task')
+  })
+})
+
+describe('metrics: every worker through one collector sidecar', () => {
+  it('pushes OTLP from zero-cache to the sidecar, which serves Prometheus on the port the Service and ServiceMonitor use', async () => {
+    const r = await render({ files: ['ci/multi-node-s3-values.yaml'], set: { 'metrics.exportIntervalSeconds': 45 } })
+    expect(r.ok, r.stderr).toBe(true)
+    const configMap = find(r.objects, 'ConfigMap', '-otel-collector')
+    const config = parse(configMap.data['config.yaml']) as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } }
+      exporters: { prometheus: { endpoint: string; resource_to_telemetry_conversion: { enabled: boolean } } }
+      service: { pipelines: { metrics: { receivers: string[]; exporters: string[] } } }
+    }
+    expect(config.service.pipelines.metrics).toMatchObject({ receivers: ['otlp'], exporters: ['prometheus'] })
+    expect(config.exporters.prometheus).toEqual({ endpoint: '0.0.0.0:9464', resource_to_telemetry_conversion: { enabled: true } })
+    for (const role of ['-replication-manager', '-view-syncer']) {
+      const workload = find(r.objects, 'StatefulSet', role)
+      const spec = workload.spec.template.spec
+      const env = envOf(workload)
+      // The workers push to the sidecar's receiver, and nothing opens a Prometheus port in zero-cache.
+      const endpoint = new URL(env.get('OTEL_EXPORTER_OTLP_METRICS_ENDPOINT')!.value!)
+      expect(`${endpoint.hostname}:${endpoint.port}`).toBe(config.receivers.otlp.protocols.http.endpoint)
+      expect(env.get('OTEL_METRICS_EXPORTER')?.value).toBe('otlp')
+      expect(env.has('OTEL_EXPORTER_PROMETHEUS_PORT')).toBe(false)
+      expect([env.get('OTEL_METRIC_EXPORT_INTERVAL')?.value, env.get('OTEL_METRIC_EXPORT_TIMEOUT')?.value]).toEqual(['45000', '30000'])
+      const zero = spec.containers.find((c: { name: string }) => c.name === 'zero-cache')
+      const sidecar = spec.containers.find((c: { name: string }) => c.name === 'otel-collector')
+      expect(zero.ports.map((p: { name: string }) => p.name)).not.toContain('metrics')
+      expect(sidecar.ports).toEqual([{ name: 'metrics', containerPort: 9464, protocol: 'TCP' }])
+      expect(sidecar.image).toBe('docker.io/otel/opentelemetry-collector:0.138.0')
+      expect(spec.volumes.find((v: { name: string }) => v.name === 'otel-collector-config').configMap.name).toBe(configMap.metadata.name)
+      expect(workload.spec.template.metadata.annotations['checksum/otel-collector']).toMatch(/^[a-f0-9]{64}$/)
+    }
+    const monitor = find(r.objects, 'ServiceMonitor')
+    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
+    const metricsServices = r.objects.filter(
+      (o) => o.kind === 'Service' && o.spec.ports.some((p: { name: string }) => p.name === 'metrics'),
+    )
+    expect(metricsServices.length).toBeGreaterThan(0)
+    for (const s of metricsServices)
+      expect(s.spec.ports.find((p: { name: string }) => p.name === 'metrics')).toMatchObject({ port: 9464, targetPort: 'metrics' })
+  })
+
+  it('renders no sidecar, ConfigMap or OTEL metric variables when metrics are off', async () => {
+    const r = await render({ files: ['ci/single-node-values.yaml'] })
+    expect(r.objects.some((o) => o.kind === 'ConfigMap')).toBe(false)
+    const workload = find(r.objects, 'Deployment', '-single-node')
+    expect(workload.spec.template.spec.containers.map((c: { name: string }) => c.name)).toEqual(['zero-cache'])
+    expect([...envOf(workload).keys()].filter((n) => n.startsWith('OTEL_'))).toEqual([])
   })
 })

@@ -1,10 +1,12 @@
 import { spawn } from 'node:child_process'
+import { createServer } from 'node:http'
 import { createRequire } from 'node:module'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CHART_DIR, find, render, type K8sObject } from '../support/chart.js'
+import { freePort } from '../support/registry.js'
 import {
   BOOT_VERSIONS,
   containerEnvironment,
@@ -27,6 +29,14 @@ import {
 
 const SINGLE = join(CHART_DIR, 'ci/single-node-values.yaml')
 const MULTI = join(CHART_DIR, 'ci/multi-node-s3-values.yaml')
+
+/** The parts of an OTLP/JSON metrics export the test reads (OTLP "ExportMetricsServiceRequest"). */
+interface OtlpMetrics {
+  resourceMetrics?: {
+    resource?: { attributes?: { key: string; value: { intValue?: string | number; stringValue?: string } }[] }
+    scopeMetrics?: { metrics: { name: string }[] }[]
+  }[]
+}
 
 /** What the cluster has and loopback has not: hostnames, the data volume, the backup bucket. */
 interface Rewrite {
@@ -183,6 +193,67 @@ describe.each(BOOT_VERSIONS)("zero-cache %s booted with the chart's environment"
     // The task ID is the pod's namespace and name, never zero-cache's random one.
     expect(env.ZERO_TASK_ID).toBe('apps.zc-zero-cache-single-node-0')
     expect(zero.log()).toContain('apps.zc-zero-cache-single-node-0')
+  })
+
+  it("metrics: every worker's metrics reach the collector sidecar (a stand-in receives the OTLP)", { timeout: 120_000 }, async () => {
+    // The sidecar's OTLP/HTTP receiver, stood in for by a server that keeps what arrives.
+    const received: { pid: string; names: string[] }[] = []
+    const sidecar = createServer((req, res) => {
+      let body = ''
+      req.on('data', (d) => (body += d))
+      req.on('end', () => {
+        try {
+          const payload = JSON.parse(body) as OtlpMetrics
+          for (const rm of payload.resourceMetrics ?? []) {
+            const pid = rm.resource?.attributes?.find((a) => a.key === 'process.pid')?.value
+            received.push({
+              pid: String(pid?.intValue ?? pid?.stringValue),
+              names: (rm.scopeMetrics ?? []).flatMap((sm) => sm.metrics.map((m) => m.name)),
+            })
+          }
+        } catch {
+          // not OTLP JSON: ignored, and the assertions below will say nothing arrived
+        }
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+      })
+    })
+    const port = await freePort()
+    await new Promise<void>((r) => sidecar.listen(port, '127.0.0.1', r))
+    try {
+      const rendered = await render({
+        files: [SINGLE],
+        set: { 'metrics.enabled': true, 'metrics.exportIntervalSeconds': 1 },
+        setString: { 'image.tag': version },
+      })
+      expect(rendered.ok, rendered.stderr).toBe(true)
+      const deployment = find(rendered.objects, 'Deployment', '-single-node')
+      // The sidecar listens on the pod's loopback; here on a free port of the test's.
+      const env = rewrite(containerEnvironment(rendered.objects, deployment, 'zc-zero-cache-single-node-0'), {
+        hosts: { ...hosts(), 'localhost:4318': `127.0.0.1:${port}` },
+        dataDir: tmp(),
+      })
+      const zero = await startZero(version, env, `http://127.0.0.1:${env.ZERO_PORT}/`)
+      processes.push(zero)
+      const probing = kubelet(deployment)
+      stoppers.push(probing.stop)
+      const pids = await waitFor('metrics from three worker processes', async () => {
+        const byPid = new Set(received.filter((r) => r.names.length).map((r) => r.pid))
+        return byPid.size >= 3 ? byPid : undefined
+      })
+      const names = new Set(received.flatMap((r) => r.names))
+      expect(pids.size).toBeGreaterThanOrEqual(3)
+      expect(
+        [...names].some((n) => n.startsWith('zero.server.')),
+        [...names].join(' '),
+      ).toBe(true)
+      expect(
+        [...names].some((n) => n.startsWith('zero.replication.')),
+        [...names].join(' '),
+      ).toBe(true)
+      expect(zero.log()).not.toContain('EADDRINUSE')
+    } finally {
+      await new Promise((r) => sidecar.close(r))
+    }
   })
 
   it('a task ID that looks like a flag kills the workers (why the chart sets ZERO_TASK_ID)', { timeout: 120_000 }, async () => {

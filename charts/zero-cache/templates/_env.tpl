@@ -131,11 +131,25 @@ so such an ID kills them. The pod's namespace and name are unique and begin with
 {{- include "zero-cache.env" (dict "name" "OTEL_NODE_RESOURCE_DETECTORS" "value" .otel.nodeResourceDetectors) }}
 {{- end }}
 {{- end }}
-{{- if $root.Values.metrics.enabled }}
+{{- /*
+Metrics: zero-cache runs several worker processes, each with its own OpenTelemetry SDK. A
+Prometheus exporter in each would compete for one port (only the first binds), so every worker
+pushes OTLP to the collector sidecar, which serves all of them on metrics.port. The export interval
+must not be shorter than the export timeout (the SDK refuses to start), so both are set.
+*/}}
+{{- with $root.Values.metrics }}
+{{- if .enabled }}
 - name: OTEL_METRICS_EXPORTER
-  value: "prometheus"
-- name: OTEL_EXPORTER_PROMETHEUS_PORT
-  value: {{ $root.Values.metrics.port | quote }}
+  value: "otlp"
+- name: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+  value: {{ printf "http://localhost:%d/v1/metrics" (int .collector.otlpPort) | quote }}
+- name: OTEL_EXPORTER_OTLP_METRICS_PROTOCOL
+  value: "http/json"
+- name: OTEL_METRIC_EXPORT_INTERVAL
+  value: {{ mul (int .exportIntervalSeconds) 1000 | quote }}
+- name: OTEL_METRIC_EXPORT_TIMEOUT
+  value: {{ mul (min (int .exportIntervalSeconds) 30) 1000 | quote }}
+{{- end }}
 {{- end }}
 {{- /* Serving roles only: clients, auth, API server, query engine */}}
 {{- if $serves }}

@@ -256,3 +256,40 @@ Read with: fromJson (include "zero-cache.secretSources" .)
 {{- define "zero-cache.servingValues" -}}
 {{- ternary "singleNode" "viewSyncer" .Values.singleNode.enabled -}}
 {{- end -}}
+
+{{/* The OpenTelemetry Collector sidecar image: repository@digest when a digest is set, else repository:tag. */}}
+{{- define "zero-cache.collectorImage" -}}
+{{- $i := .Values.metrics.collector.image -}}
+{{- if $i.digest -}}{{ $i.repository }}@{{ $i.digest }}{{- else -}}{{ $i.repository }}:{{ $i.tag }}{{- end -}}
+{{- end -}}
+
+{{/*
+The collector sidecar's configuration: OTLP/HTTP in on loopback (from the zero-cache workers), one
+Prometheus endpoint out on metrics.port. Each worker's resource attributes (process.pid, …) become
+labels, so the same metric from two workers is two series rather than one overwriting the other.
+Components of the core distribution only (otlp receiver, batch processor, prometheus exporter).
+*/}}
+{{- define "zero-cache.otelCollectorConfig" -}}
+{{- $m := .Values.metrics -}}
+receivers:
+  otlp:
+    protocols:
+      http:
+        endpoint: {{ printf "localhost:%d" (int $m.collector.otlpPort) }}
+processors:
+  batch: {}
+exporters:
+  prometheus:
+    endpoint: {{ printf "0.0.0.0:%d" (int $m.port) }}
+    resource_to_telemetry_conversion:
+      enabled: true
+service:
+  pipelines:
+    metrics:
+      receivers: [otlp]
+      processors: [batch]
+      exporters: [prometheus]
+  telemetry:
+    metrics:
+      level: none
+{{- end -}}

@@ -30,6 +30,9 @@ metadata:
     {{- end }}
   annotations:
     checksum/secret: {{ include (print $root.Template.BasePath "/secret.yaml") $root | sha256sum }}
+    {{- if $root.Values.metrics.enabled }}
+    checksum/otel-collector: {{ include "zero-cache.otelCollectorConfig" $root | sha256sum }}
+    {{- end }}
     {{- with $v.podAnnotations }}
     {{- toYaml . | nindent 4 }}
     {{- end }}
@@ -89,11 +92,6 @@ spec:
         - name: {{ $portName }}
           containerPort: {{ $port }}
           protocol: TCP
-        {{- if $root.Values.metrics.enabled }}
-        - name: metrics
-          containerPort: {{ $root.Values.metrics.port }}
-          protocol: TCP
-        {{- end }}
       env:
         {{- include "zero-cache.containerEnv" . | trim | nindent 8 }}
       {{- with (include "zero-cache.containerEnvFrom" . | trim) }}
@@ -128,9 +126,44 @@ spec:
         {{- with $v.extraVolumeMounts }}
         {{- toYaml . | nindent 8 }}
         {{- end }}
+    {{- with $root.Values.metrics }}
+    {{- if .enabled }}
+    # Receives every worker's OTLP metrics on loopback and serves them together for Prometheus.
+    - name: otel-collector
+      image: {{ include "zero-cache.collectorImage" $root | quote }}
+      imagePullPolicy: {{ .collector.image.pullPolicy }}
+      args: ["--config=/etc/otelcol/config.yaml"]
+      securityContext:
+        {{- toYaml $root.Values.securityContext | nindent 8 }}
+      ports:
+        - name: metrics
+          containerPort: {{ .port }}
+          protocol: TCP
+      readinessProbe:
+        tcpSocket:
+          port: metrics
+        periodSeconds: 10
+      livenessProbe:
+        tcpSocket:
+          port: metrics
+        periodSeconds: 20
+        failureThreshold: 6
+      resources:
+        {{- toYaml (.collector.resources | default dict) | nindent 8 }}
+      volumeMounts:
+        - name: otel-collector-config
+          mountPath: /etc/otelcol
+          readOnly: true
+    {{- end }}
+    {{- end }}
   volumes:
     - name: tmp
       emptyDir: {}
+    {{- if $root.Values.metrics.enabled }}
+    - name: otel-collector-config
+      configMap:
+        name: {{ printf "%s-otel-collector" (include "zero-cache.fullname" $root) }}
+    {{- end }}
     {{- if not $v.persistence.enabled }}
     - name: data
       {{- with $v.persistence.emptyDirSizeLimit }}
