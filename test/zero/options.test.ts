@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { CHART_DIR, find, render, type K8sObject } from '../support/chart.js'
-import { CHECK_VERSIONS, checkOptions, containerEnvironment, node22, zeroPackage } from './support.js'
+import { ALL_VERSIONS, CHECK_VERSIONS, checkOptions, containerEnvironment, node22, versionsBlock, zeroPackage } from './support.js'
 
 /**
  * zero-cache silently ignores a ZERO_* name it does not define. For every version of
@@ -25,7 +25,7 @@ describe('every ZERO_* name the chart renders is defined by that zero-cache vers
     await Promise.all([node22(), zeroPackage(CHECK_VERSIONS[0])])
   }, 15 * 60_000)
 
-  it.for(CHECK_VERSIONS)('zero-cache %s', { timeout: 120_000 }, async (version, { expect }) => {
+  it.for(ALL_VERSIONS)('zero-cache %s', { timeout: 120_000 }, async (version, { expect }) => {
     const problems: string[] = []
     for (const { role, set, workload } of ROLES) {
       const rendered = await render({ files: [ALL_ON], set, setString: { 'image.tag': version } })
@@ -49,5 +49,13 @@ describe("the chart's per-version ci scenarios", () => {
   it.each(files)('%s names a zero-cache release that the option check covers', (file) => {
     const values = parse(readFileSync(join(CHART_DIR, 'ci', file), 'utf8')) as { image: { tag: string } }
     expect(CHECK_VERSIONS).toContain(values.image.tag)
+  })
+})
+
+describe("the chart README's list of tested zero-cache versions", () => {
+  it('matches test/zero/versions.json (run `npm run readme:zero` when this fails)', () => {
+    const readme = readFileSync(join(CHART_DIR, 'README.md'), 'utf8')
+    const block = /<!-- zero-versions:start[\s\S]*?<!-- zero-versions:end -->/.exec(readme)?.[0]
+    expect(block).toBe(versionsBlock())
   })
 })

@@ -30,7 +30,31 @@ export const APP_VERSION = (parse(readFileSync(join(CHART_DIR, 'Chart.yaml'), 'u
 export const NEWEST_1X = CHECK_VERSIONS.filter((v) => semver.major(v) === 1).sort(semver.rcompare)[0]
 /** Versions zero-cache is booted at with the chart's environment. */
 export const BOOT_VERSIONS = [...new Set([APP_VERSION, NEWEST_1X])]
-const ALL_VERSIONS = [...new Set([...CHECK_VERSIONS, ...BOOT_VERSIONS])].sort(semver.compare)
+/** Every version installed and option-checked: versions.json's list, plus the booted ones. */
+export const ALL_VERSIONS = [...new Set([...CHECK_VERSIONS, ...BOOT_VERSIONS])].sort(semver.compare)
+
+/** The chart README's block saying what was tested at which version (between the zero-versions markers). */
+export function versionsBlock(): string {
+  const rows = ALL_VERSIONS.map((v) => {
+    const booted = BOOT_VERSIONS.includes(v)
+    const label = `${v}${v === APP_VERSION ? ' (appVersion)' : ''}`
+    return `| ${label} | option names${booted ? '; booted: single node, and replication manager + view syncer' : ''} |`
+  })
+  return [
+    '<!-- zero-versions:start: written by npm run readme:zero from test/zero/versions.json -->',
+    '`npm run test:zero` checks the chart against these releases of `@rocicorp/zero`.',
+    "**Option names**: with every option on, each role's rendered environment is parsed by that",
+    "version's own option parser, which must define every `ZERO_*` name and accept every value.",
+    '**Booted**: zero-cache runs with the rendered environment on PostgreSQL, answers on its port and',
+    'probes, and replicates a row inserted after start (the view syncer after restoring from the',
+    "manager's litestream backup); every worker's metrics reach the collector sidecar.",
+    '',
+    '| zero-cache | tested |',
+    '| --- | --- |',
+    ...rows,
+    '<!-- zero-versions:end -->',
+  ].join('\n')
+}
 
 /** Runs `fn` holding a lock directory under the cache (test files run in parallel and share it). */
 async function withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
