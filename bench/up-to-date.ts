@@ -1,23 +1,39 @@
 /**
- * `npm run bench`: the hourly common case — nothing new upstream — timed end to end.
+ * `npm run bench`: the hourly common case — nothing new upstream — timed end to end, against the
+ * floor that any correct implementation pays.
  *
  * Two docker-registry instances on loopback, each with token auth (as Docker Hub and ghcr.io) and
  * each behind a counting proxy: "upstream" holds rocicorp/zero with 3,000 tags; "charts" holds the
- * published chart. A bare git remote holds the chart, already current. The bundled dist/index.js
- * runs as a runner runs it; the script prints wall time per run and HTTP round trips per registry
- * (requests through the proxy plus requests to that registry's token service).
+ * published chart. A bare git remote holds the chart, already current. In turn, each round runs:
  *
- * Usage: npm run bench [-- --runs N]
+ * - `node -e 0`: Node's own start and exit;
+ * - the floor (bench/floor.mjs): Node, then the two registry reads and `git ls-remote` with plain
+ *   `node:http` and no library;
+ * - the bundled dist/index.js, run as a runner runs it (environment `INPUT_*`, `GITHUB_OUTPUT` …).
+ *
+ * Each is timed from spawn to exit. The script prints the medians, the ratio action / floor, HTTP
+ * round trips per registry, the bundle's size, and a breakdown of one traced run of the action
+ * (bench/trace.mjs, preloaded with NODE_OPTIONS: Node's start, start to first I/O, each request,
+ * each subprocess, the exit).
+ *
+ * Usage: npm run bench [-- --runs N]; ZCC_DIST=<dir>/index.js measures another bundle.
  */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { createRemote } from '../test/support/git.js'
+import { createRemote, gitEnv } from '../test/support/git.js'
 import { startCountingProxy } from '../test/support/proxy.js'
 import { REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, NOISE_TAGS } from '../test/support/registry.js'
-import { runAction } from '../test/support/runner.js'
+import { DIST, runAction, type ActionRun } from '../test/support/runner.js'
 
 const runsArg = process.argv.indexOf('--runs')
-const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 10
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15
+const TRACED_RUNS = 5
 const TAGS = 3000
+const FLOOR = new URL('./floor.mjs', import.meta.url).pathname
+const TRACE = new URL('./trace.mjs', import.meta.url).pathname
 
 /** 3,000 realistic tags: the real history, canaries and per-commit sha tags as rocicorp/zero has. */
 function upstreamTags(): string[] {
@@ -28,11 +44,61 @@ function upstreamTags(): string[] {
   return [...tags]
 }
 
+/** Spawn to exit of a process, in ms; throws when it fails. */
+async function timeProcess(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const started = performance.now()
+  const child = spawn(process.execPath, args, { ...options, stdio: ['ignore', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (d) => (stderr += d))
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve))
+  const wall = performance.now() - started
+  if (code !== 0) throw new Error(`node ${args.join(' ')} exited ${code}:\n${stderr}`)
+  return wall
+}
+
+/** Spawn to exit of one action run (the runner's own file handling excluded). */
+async function timeAction(run: (onSpawn: (child: ChildProcess) => void) => Promise<ActionRun>): Promise<{ wall: number; r: ActionRun }> {
+  let started = 0
+  let exited = 0
+  const r = await run((child) => {
+    started = performance.now()
+    child.once('exit', () => (exited = performance.now()))
+  })
+  if (r.exitCode !== 0 || r.outputs.updated !== 'false') throw new Error(`the up-to-date run failed or updated:\n${r.log}`)
+  return { wall: exited - started, r }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+const ms = (x: number) => `${x.toFixed(0)} ms`
+
+/** The bundle's code: every .js file in the bundle's directory (source maps and the licence file not counted). */
+function bundleBytes(): { code: number; maps: number; files: number } {
+  const dir = dirname(DIST)
+  let code = 0
+  let maps = 0
+  let files = 0
+  for (const name of readdirSync(dir)) {
+    const size = statSync(join(dir, name)).size
+    if (name.endsWith('.js') || name.endsWith('.cjs') || name.endsWith('.mjs')) {
+      code += size
+      files++
+    } else if (name.endsWith('.map')) maps += size
+  }
+  return { code, maps, files }
+}
+
+interface Trace {
+  preloaded: number
+  exit: number
+  events: { kind: 'http' | 'exec'; label: string; start: number; headers?: number; end?: number; status?: number }[]
+}
+
 const upstreamRegistry = await startRegistry()
 const chartRegistry = await startRegistry()
 const upstreamProxy = await startCountingProxy(upstreamRegistry.host)
 const chartProxy = await startCountingProxy(chartRegistry.host)
 const remote = createRemote({ version: '2.0.0', appVersion: '1.8.0' })
+const traceDir = mkdtempSync(join(tmpdir(), 'zcc-bench-trace-'))
 try {
   const tags = upstreamTags()
   await upstreamRegistry.seedTags('rocicorp/zero', tags)
@@ -45,44 +111,107 @@ try {
   const workspace = remote.checkout()
   const first = await runAction({ workspace, inputs, home: remote.home, context })
   if (first.exitCode !== 0 || first.outputs.pushed !== 'true') throw new Error(`setup run failed:\n${first.log}`)
+  const version = first.outputs['chart-version']
+  const floorArgs = [
+    FLOOR,
+    upstreamProxy.host,
+    'rocicorp/zero',
+    chartProxy.host,
+    'acme/zero-cache-chart/zero-cache',
+    version,
+    REGISTRY_USER,
+    REGISTRY_PASSWORD,
+    workspace,
+  ]
+  const floorEnv = gitEnv(remote.home)
+  const bundle = bundleBytes()
 
-  console.log(`up-to-date run: ${tags.length} upstream tags, chart ${first.outputs['chart-ref']} already published; ${RUNS} runs\n`)
-  console.log('run  wall ms  upstream round trips (registry + token)  chart registry round trips (registry + token)  updated')
-  const walls: number[] = []
+  console.log(`up-to-date run: ${tags.length} upstream tags, chart ${first.outputs['chart-ref']} already published`)
+  console.log(`bundle: ${DIST}`)
+  console.log(
+    `  ${bundle.files} file(s), ${(bundle.code / 1e6).toFixed(2)} MB of code` +
+      `${bundle.maps ? ` (+ ${(bundle.maps / 1e6).toFixed(2)} MB of source map)` : ''}\n`,
+  )
+  console.log(`${RUNS} rounds, each: node -e 0, the floor, the action (spawn to exit)\n`)
+  console.log('round  node -e 0  floor  action  upstream round trips (registry + token)  chart registry round trips (registry + token)')
+  const bare: number[] = []
+  const floor: number[] = []
+  const action: number[] = []
   let lastCounts = ''
   for (let i = 1; i <= RUNS; i++) {
+    bare.push(await timeProcess(['-e', '0']))
+    floor.push(await timeProcess(floorArgs, { cwd: workspace, env: floorEnv }))
     upstreamProxy.reset()
     chartProxy.reset()
     const tokensBefore = { up: { ...upstreamRegistry.tokenRequests }, ch: { ...chartRegistry.tokenRequests } }
-    const started = performance.now()
-    const r = await runAction({ workspace: remote.checkout(), inputs, home: remote.home, context })
-    const wall = performance.now() - started
-    if (r.exitCode !== 0) throw new Error(`run ${i} failed:\n${r.log}`)
+    const checkout = remote.checkout()
+    const { wall } = await timeAction((onSpawn) => runAction({ workspace: checkout, inputs, home: remote.home, context, onSpawn }))
+    rmSync(checkout, { recursive: true, force: true })
+    action.push(wall)
     const tokenCount = (now: typeof upstreamRegistry.tokenRequests, before: typeof now) =>
       now.anonymous + now.authenticated + now.refused - (before.anonymous + before.authenticated + before.refused)
     const upTokens = tokenCount(upstreamRegistry.tokenRequests, tokensBefore.up)
     const chTokens = tokenCount(chartRegistry.tokenRequests, tokensBefore.ch)
-    walls.push(wall)
     const up = upstreamProxy.requests.length + upTokens
     const ch = chartProxy.requests.length + chTokens
     console.log(
-      `${String(i).padStart(3)}  ${wall.toFixed(0).padStart(7)}  ${String(up).padStart(3)} (${upstreamProxy.requests.length} + ` +
-        `${upTokens})${' '.repeat(29)}${String(ch).padStart(3)} (${chartProxy.requests.length} + ` +
-        `${chTokens})${' '.repeat(35)}${r.outputs.updated}`,
+      `${String(i).padStart(5)}  ${ms(bare.at(-1)!).padStart(9)}  ${ms(floor.at(-1)!).padStart(5)}  ${ms(wall).padStart(6)}  ` +
+        `${String(up).padStart(3)} (${upstreamProxy.requests.length} + ${upTokens})${' '.repeat(31)}` +
+        `${String(ch).padStart(3)} (${chartProxy.requests.length} + ${chTokens})`,
     )
     lastCounts =
       `upstream: ${upstreamProxy.requests.join(', ')} + ${upTokens} token\n  chart registry: ` +
       `${chartProxy.requests.join(', ')} + ${chTokens} token`
   }
-  walls.sort((a, b) => a - b)
-  const median = walls[Math.floor(walls.length / 2)]
+  console.log(`\nrequests of the last run:\n  ${lastCounts}`)
+
+  // Traced runs: where the time goes (the preload adds a little to each; these are not in the medians above).
+  const traces: { wall: number; trace: Trace }[] = []
+  for (let i = 0; i < TRACED_RUNS; i++) {
+    const file = join(traceDir, `trace-${i}.json`)
+    const checkout = remote.checkout()
+    const env = { NODE_OPTIONS: `--import=${TRACE}`, ZCC_TRACE_FILE: file }
+    const { wall } = await timeAction((onSpawn) => runAction({ workspace: checkout, inputs, home: remote.home, context, onSpawn, env }))
+    rmSync(checkout, { recursive: true, force: true })
+    traces.push({ wall, trace: JSON.parse(readFileSync(file, 'utf8')) as Trace })
+  }
+  traces.sort((a, b) => a.wall - b.wall)
+  const { wall: tracedWall, trace } = traces[Math.floor(traces.length / 2)]
+  const events = [...trace.events].sort((a, b) => a.start - b.start)
+  console.log(`\nbreakdown of the median of ${TRACED_RUNS} traced runs (${ms(tracedWall)}; ms since the process's time origin):`)
+  console.log(`  ${'0'.padStart(5)}  ${ms(trace.preloaded).padStart(7)}  Node's start, up to the first module`)
+  const firstIo = events[0]?.start ?? trace.exit
   console.log(
-    `\nwall time: median ${median.toFixed(0)} ms, min ${walls[0].toFixed(0)} ms, max ${walls[walls.length - 1].toFixed(0)} ms (includes ` +
-      `node start-up and two git calls to the remote)`,
+    `  ${trace.preloaded.toFixed(0).padStart(5)}  ${ms(firstIo - trace.preloaded).padStart(7)}  loading the bundle and reading the inputs, ` +
+      `up to the first I/O`,
   )
-  console.log(`requests of the last run:\n  ${lastCounts}`)
+  let busy = 0
+  let lastEnd = firstIo
+  for (const e of events) {
+    const end = e.end ?? e.headers ?? e.start
+    const what = e.kind === 'http' ? `${e.label} → ${e.status ?? 'no answer'}` : `$ ${e.label}`
+    const gap = e.start - lastEnd
+    console.log(
+      `  ${e.start.toFixed(0).padStart(5)}  ${ms(end - e.start).padStart(7)}  ${what}${gap > 3 ? `   (${ms(gap)} in the action before it)` : ''}`,
+    )
+    busy += Math.max(0, end - Math.max(e.start, lastEnd))
+    lastEnd = Math.max(lastEnd, end)
+  }
+  console.log(`  ${lastEnd.toFixed(0).padStart(5)}  ${ms(trace.exit - lastEnd).padStart(7)}  after the last I/O, up to exit`)
+  const http = events.filter((e) => e.kind === 'http').length
+  const execs = events.filter((e) => e.kind === 'exec')
+  console.log(
+    `  ${events.length} I/O events: ${http} HTTP requests (as undici sends them; tokens included), ${execs.length} subprocesses ` +
+      `(${execs.map((e) => e.label).join(', ') || 'none'}); ${ms(busy)} waiting on I/O, ` +
+      `${ms(trace.exit - trace.preloaded - busy)} in the action's own code`,
+  )
+
+  const m = { bare: median(bare), floor: median(floor), action: median(action) }
+  console.log(`\nmedians of ${RUNS} rounds: node -e 0 ${ms(m.bare)}, floor ${ms(m.floor)}, action ${ms(m.action)}`)
+  console.log(`ratio action / floor: ${(m.action / m.floor).toFixed(2)}`)
 } finally {
   await Promise.all([upstreamProxy.stop(), chartProxy.stop()])
   await Promise.all([upstreamRegistry.stop(), chartRegistry.stop()])
   remote.cleanup()
+  rmSync(traceDir, { recursive: true, force: true })
 }
