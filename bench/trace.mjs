@@ -52,7 +52,18 @@ childProcess.spawn = function tracedSpawn(command, args, options) {
   return child
 }
 
+// The last line the action logs (its job summary and outputs are written just before), and the
+// moment its event loop runs dry (open sockets and timers keep it alive until then).
+let lastLog = 0
+const write = process.stdout.write
+process.stdout.write = function tracedWrite(...args) {
+  lastLog = performance.now()
+  return write.apply(this, args)
+}
+let beforeExit = 0
+process.once('beforeExit', () => (beforeExit = performance.now()))
+
 process.once('exit', () => {
   if (!process.env.ZCC_TRACE_FILE) return
-  writeFileSync(process.env.ZCC_TRACE_FILE, JSON.stringify({ preloaded, exit: performance.now(), events }))
+  writeFileSync(process.env.ZCC_TRACE_FILE, JSON.stringify({ preloaded, lastLog, beforeExit, exit: performance.now(), events }))
 })

@@ -89,6 +89,8 @@ function bundleBytes(): { code: number; maps: number; files: number } {
 
 interface Trace {
   preloaded: number
+  lastLog: number
+  beforeExit: number
   exit: number
   events: { kind: 'http' | 'exec'; label: string; start: number; headers?: number; end?: number; status?: number }[]
 }
@@ -170,7 +172,10 @@ try {
   for (let i = 0; i < TRACED_RUNS; i++) {
     const file = join(traceDir, `trace-${i}.json`)
     const checkout = remote.checkout()
-    const env = { NODE_OPTIONS: `--import=${TRACE}`, ZCC_TRACE_FILE: file }
+    const env = {
+      NODE_OPTIONS: `--import=${TRACE} ${process.env.ZCC_EXTRA_IMPORT ? `--import=${process.env.ZCC_EXTRA_IMPORT}` : ''}`,
+      ZCC_TRACE_FILE: file,
+    }
     const { wall } = await timeAction((onSpawn) => runAction({ workspace: checkout, inputs, home: remote.home, context, onSpawn, env }))
     rmSync(checkout, { recursive: true, force: true })
     traces.push({ wall, trace: JSON.parse(readFileSync(file, 'utf8')) as Trace })
@@ -181,23 +186,23 @@ try {
   console.log(`\nbreakdown of the median of ${TRACED_RUNS} traced runs (${ms(tracedWall)}; ms since the process's time origin):`)
   console.log(`  ${'0'.padStart(5)}  ${ms(trace.preloaded).padStart(7)}  Node's start, up to the first module`)
   const firstIo = events[0]?.start ?? trace.exit
-  console.log(
-    `  ${trace.preloaded.toFixed(0).padStart(5)}  ${ms(firstIo - trace.preloaded).padStart(7)}  loading the bundle and reading the inputs, ` +
-      `up to the first I/O`,
-  )
+  const row = (at: number, took: number, what: string) => console.log(`  ${at.toFixed(0).padStart(5)}  ${ms(took).padStart(7)}  ${what}`)
+  row(trace.preloaded, firstIo - trace.preloaded, 'loading the bundle and reading the inputs, up to the first I/O')
   let busy = 0
   let lastEnd = firstIo
   for (const e of events) {
     const end = e.end ?? e.headers ?? e.start
     const what = e.kind === 'http' ? `${e.label} → ${e.status ?? 'no answer'}` : `$ ${e.label}`
     const gap = e.start - lastEnd
-    console.log(
-      `  ${e.start.toFixed(0).padStart(5)}  ${ms(end - e.start).padStart(7)}  ${what}${gap > 3 ? `   (${ms(gap)} in the action before it)` : ''}`,
-    )
+    row(e.start, end - e.start, `${what}${gap > 3 ? `   (${ms(gap)} in the action before it)` : ''}`)
     busy += Math.max(0, end - Math.max(e.start, lastEnd))
     lastEnd = Math.max(lastEnd, end)
   }
-  console.log(`  ${lastEnd.toFixed(0).padStart(5)}  ${ms(trace.exit - lastEnd).padStart(7)}  after the last I/O, up to exit`)
+  row(lastEnd, trace.lastLog - lastEnd, 'after the last I/O, up to the last line logged')
+  if (trace.beforeExit) {
+    row(trace.lastLog, trace.beforeExit - trace.lastLog, 'until the event loop is empty')
+    row(trace.beforeExit, trace.exit - trace.beforeExit, 'exit')
+  } else row(trace.lastLog, trace.exit - trace.lastLog, 'exit (process.exit: no wait for an empty event loop)')
   const http = events.filter((e) => e.kind === 'http').length
   const execs = events.filter((e) => e.kind === 'exec')
   console.log(

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { getExecOutput } from '@actions/exec'
+import { which } from '@actions/io'
 import { CommandError } from './errors.js'
 
 /** Options for {@link runCommand}. */
@@ -23,6 +24,22 @@ export interface CommandResult {
   stderr: string
 }
 
+/** Tools found on PATH, by name: each is looked up once per run (`@actions/io` `which`). */
+const toolPaths = new Map<string, Promise<string>>()
+
+/**
+ * The absolute path of `command` on PATH, looked up once: `@actions/exec` searches PATH for a bare
+ * name on every call (a stat per PATH entry), but only checks a path it is given.
+ */
+function toolPath(command: string): Promise<string> {
+  let path = toolPaths.get(command)
+  if (!path) {
+    path = which(command, false).then((found) => found || command)
+    toolPaths.set(command, path)
+  }
+  return path
+}
+
 /**
  * Runs an external command through `@actions/exec`, capturing its output.
  *
@@ -33,7 +50,7 @@ export interface CommandResult {
 export async function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   const line = [command, ...args].join(' ')
   core.debug(`$ ${line}`)
-  const result = await getExecOutput(command, args, {
+  const result = await getExecOutput(await toolPath(command), args, {
     cwd: options.cwd,
     input: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
     env: options.env ? ({ ...process.env, ...options.env } as Record<string, string>) : undefined,

@@ -126,14 +126,20 @@ export class Git {
     return (await this.git(args)).stdout.trim()
   }
 
-  /** Throws a clear error when the workspace is not a git work tree with an `origin` remote. */
-  async assertRepository(): Promise<void> {
+  /**
+   * The work tree's root and its HEAD commit, in one `git rev-parse --show-toplevel HEAD`.
+   *
+   * @throws ActionError when the workspace is not a git work tree, or has no commit checked out.
+   */
+  async checkout(): Promise<{ top: string; head: string }> {
+    const res = await this.git(['rev-parse', '--show-toplevel', 'HEAD'], { allowFailure: true })
+    const [top, head] = res.stdout.trim().split('\n')
+    if (res.exitCode === 0 && top && /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/.test(head ?? '')) return { top, head }
     const inside = await this.git(['rev-parse', '--is-inside-work-tree'], { allowFailure: true })
-    if (inside.exitCode !== 0) {
+    if (inside.exitCode !== 0 || inside.stdout.trim() !== 'true') {
       throw new ActionError(`${this.cwd} is not a git work tree: run actions/checkout before this action`)
     }
-    const remote = await this.git(['remote', 'get-url', 'origin'], { allowFailure: true })
-    if (remote.exitCode !== 0) throw new ActionError(`the repository in ${this.cwd} has no 'origin' remote`)
+    throw new ActionError(`the repository in ${this.cwd} has no commit checked out: run actions/checkout before this action`)
   }
 
   /** The checked-out branch, or undefined on a detached HEAD. */
@@ -219,15 +225,16 @@ export class Git {
     return res || undefined
   }
 
-  /** The content of `file` (relative to the repository root) at `rev`, or undefined if absent. */
-  async show(rev: string, file: string): Promise<string | undefined> {
+  /**
+   * The content of `file` (relative to the repository root) at commit `rev`: `{ text }`, with `text`
+   * undefined when the commit has no such file; undefined when this clone does not have the commit
+   * (fetch it first). One `git show` when the file is there; a `git cat-file -e` more when not.
+   */
+  async showAt(rev: string, file: string): Promise<{ text?: string } | undefined> {
     const res = await this.git(['show', `${rev}:${file}`], { allowFailure: true })
-    return res.exitCode === 0 ? res.stdout : undefined
-  }
-
-  /** The path of the work tree root. */
-  async topLevel(): Promise<string> {
-    return this.out(['rev-parse', '--show-toplevel'])
+    if (res.exitCode === 0) return { text: res.stdout }
+    const commit = await this.git(['cat-file', '-e', `${rev}^{commit}`], { allowFailure: true })
+    return commit.exitCode === 0 ? {} : undefined
   }
 
   private async ensureIdentity(): Promise<{ name: string; email: string }> {
@@ -258,28 +265,31 @@ export class Git {
   }
 
   /**
-   * Remote tags (`git ls-remote --tags origin`) as tag name → commit id; annotated tags are peeled
-   * to the commit they point to.
+   * The tip of `branch` and the tags on origin, in one round trip:
+   * `git ls-remote origin refs/heads/<branch> refs/tags/*` (transport errors retried). Annotated
+   * tags are peeled to the commit they point to.
+   *
+   * @returns `tip` undefined when the remote has no such branch.
+   * @throws ActionError when there is no `origin` remote, or the remote cannot be read.
    */
-  async remoteTags(): Promise<Map<string, string>> {
-    const out = (await this.transport(['ls-remote', '--tags', 'origin'])).stdout.trim()
-    const tags = new Map<string, string>()
-    const peeled = new Map<string, string>()
-    for (const line of out.split('\n')) {
-      const [sha, ref] = line.split('\t')
-      if (!sha || !ref?.startsWith('refs/tags/')) continue
-      const name = ref.slice('refs/tags/'.length)
-      if (name.endsWith('^{}')) peeled.set(name.slice(0, -3), sha)
-      else tags.set(name, sha)
+  async remoteRefs(branch: string): Promise<{ tip?: string; tags: Map<string, string> }> {
+    const res = await this.transport(['ls-remote', 'origin', `refs/heads/${branch}`, 'refs/tags/*'], { allowFailure: true })
+    if (res.exitCode !== 0) {
+      const remote = await this.git(['remote', 'get-url', 'origin'], { allowFailure: true })
+      if (remote.exitCode !== 0) throw new ActionError(`the repository in ${this.cwd} has no 'origin' remote`)
+      const detail = (res.stderr || res.stdout).trim()
+      throw new ActionError(
+        `git ls-remote of ${branch} and the tags from origin failed` +
+          `${isTransportError(detail) ? ` after ${TRANSPORT_ATTEMPTS} attempts` : ''}:\n${detail}`,
+      )
     }
-    for (const [name, sha] of peeled) tags.set(name, sha)
-    return tags
+    const refs = parseRefs(res.stdout)
+    return { tip: refs.heads.get(branch), tags: refs.tags }
   }
 
-  /** True when `name` is a valid tag name (`git check-ref-format`). */
-  async isValidTagName(name: string): Promise<boolean> {
-    const res = await this.git(['check-ref-format', `refs/tags/${name}`], { allowFailure: true })
-    return res.exitCode === 0
+  /** The tags on origin (`git ls-remote --tags origin`) as tag name → commit id, peeled. */
+  async remoteTags(): Promise<Map<string, string>> {
+    return parseRefs((await this.transport(['ls-remote', '--tags', 'origin'])).stdout).tags
   }
 
   /**
@@ -306,4 +316,37 @@ export class Git {
   async removeWorktree(dir: string): Promise<void> {
     await this.git(['worktree', 'remove', '--force', dir], { allowFailure: true })
   }
+}
+
+/** `git ls-remote` output (`<id>\t<ref>` lines) as branch and tag maps; `^{}` lines peel annotated tags. */
+function parseRefs(out: string): { heads: Map<string, string>; tags: Map<string, string> } {
+  const heads = new Map<string, string>()
+  const tags = new Map<string, string>()
+  const peeled = new Map<string, string>()
+  for (const line of out.split('\n')) {
+    const [sha, ref] = line.trim().split('\t')
+    if (!sha || !ref) continue
+    if (ref.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), sha)
+    else if (ref.startsWith('refs/tags/')) {
+      const name = ref.slice('refs/tags/'.length)
+      if (name.endsWith('^{}')) peeled.set(name.slice(0, -3), sha)
+      else tags.set(name, sha)
+    }
+  }
+  for (const [name, sha] of peeled) tags.set(name, sha)
+  return { heads, tags }
+}
+
+/**
+ * True when `refs/tags/<name>` is a valid ref name, by the rules of `git check-ref-format` (its
+ * manual, rules 1–10; checked in the tests against git itself): no component that starts with `.`
+ * or ends with `.lock`, no `..`, no control characters, space, `~ ^ : ? * [ \`, no empty
+ * component or leading, trailing or doubled `/`, no trailing `.`, no `@{`, not `@` alone.
+ */
+export function isValidTagName(name: string): boolean {
+  const ref = `refs/tags/${name}`
+  if (ref.includes('..') || ref.includes('@{') || ref.endsWith('.') || ref.endsWith('/')) return false
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false
+  return ref.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'))
 }

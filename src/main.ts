@@ -7,6 +7,7 @@ import { closeRegistryConnections } from './upstream/registry.js'
 import { ActionError } from './errors.js'
 import { runPruneMode, runPruneStage } from './github/prune-mode.js'
 import { Scratch } from './scratch.js'
+import { sourceMappedStack } from './stack.js'
 
 /**
  * Events whose checkout is code nobody has merged (a pull request's merge commit, a merge queue's
@@ -57,7 +58,10 @@ export async function run(): Promise<void> {
     }
     if (inputs.mode === 'pipeline') await runPruneStage(inputs, report)
   } catch (error) {
-    failure = error instanceof ActionError ? error.message : `unexpected error: ${(error as Error)?.stack ?? String(error)}`
+    failure =
+      error instanceof ActionError
+        ? error.message
+        : `unexpected error: ${(error as Error)?.stack ? sourceMappedStack((error as Error).stack!) : String(error)}`
   } finally {
     scratch.removeAll()
     await closeRegistryConnections()

@@ -4,7 +4,7 @@ import { basename, dirname, isAbsolute, join, relative } from 'node:path'
 import { parseChart, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
-import { Git } from './git.js'
+import { Git, isValidTagName } from './git.js'
 import type { Inputs } from './inputs.js'
 import {
   decideUpdate,
@@ -45,6 +45,8 @@ interface Run {
   inputs: Inputs
   /** The user's checkout (read, fetched into, fast-forwarded after a push; never committed in). */
   git: Git
+  /** The checkout's HEAD commit when the run started. */
+  head: string
   helm: Helm
   scratch: Scratch
   report: RunReport
@@ -80,9 +82,15 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   const image = inputs.image!
   report.image = formatReference(image)
 
+  // The upstream tags are listed while git reads the checkout and the remote: neither needs the
+  // other. Errors keep their order: an upstream failure is reported first, as when run in turn.
+  const listing = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale }).listTags()
+  const prepared = prepare(inputs, report, scratch)
+  listing.catch(() => undefined)
+  prepared.catch(() => undefined)
+
+  const tags = await listing
   const selection = await core.group('Watch: upstream tags', async () => {
-    const client = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
-    const tags = await client.listTags()
     const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange })
     core.info(
       `${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ` +
@@ -106,31 +114,14 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
     )
   }
 
-  const git = new Git(inputs.workspace, { timeScale: inputs.timeScale })
-  await git.assertRepository()
-  const top = await git.topLevel()
-  // git reports the top level as a real path; the workspace may be reached through a symlink
-  // (self-hosted runners, macOS /var → /private/var), so compare real paths.
-  const chartRel = relative(await realpath(top), await realPathOf(inputs.chartDir)) || '.'
-  if (chartRel.startsWith('..') || isAbsolute(chartRel))
-    throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
-  const run: Run = {
-    inputs,
-    git,
-    helm: new Helm(scratch),
-    scratch,
-    report,
-    branch: await resolveBranch(inputs, git),
-    chartRel,
-    chartFile: `${chartRel}/Chart.yaml`,
-    registries: new Map(),
-  }
-
+  const { run, remote: firstRemote } = await prepared
+  const git = run.git
   let observation: Observation | undefined
   let updated: Worktree | undefined
   try {
     for (let attempt = 1; ; attempt++) {
-      observation = await core.group(`Observe and plan${attempt > 1 ? ` (attempt ${attempt})` : ''}`, () => observe(run, selection))
+      const remote = attempt === 1 ? firstRemote : await readRemote(run)
+      observation = await core.group(`Observe and plan${attempt > 1 ? ` (attempt ${attempt})` : ''}`, () => observe(run, selection, remote))
       const steps = observation.plan.steps
       report.steps = steps
       for (const step of steps) core.info(`${inputs.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
@@ -176,6 +167,67 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   }
 }
 
+/**
+ * Reads the checkout (its root and HEAD: one `git rev-parse`), resolves the branch, and reads the
+ * remote ({@link readRemote}); runs while the upstream tags are listed, so it logs nothing. When the
+ * branch is known without git (the branch input, or a branch's `GITHUB_REF`), the remote is read
+ * while the checkout is.
+ */
+async function prepare(inputs: Inputs, report: RunReport, scratch: Scratch): Promise<{ run: Run; remote: RemoteState }> {
+  const git = new Git(inputs.workspace, { timeScale: inputs.timeScale })
+  const known = branchFromInputs(inputs)
+  const refs = known === undefined ? undefined : git.remoteRefs(known)
+  // Errors keep their order: a workspace that is no checkout is reported before the remote.
+  refs?.catch(() => undefined)
+  const { top, head } = await git.checkout()
+  // git reports the top level as a real path; the workspace may be reached through a symlink
+  // (self-hosted runners, macOS /var → /private/var), so compare real paths.
+  const chartRel = relative(await realpath(top), await realPathOf(inputs.chartDir)) || '.'
+  if (chartRel.startsWith('..') || isAbsolute(chartRel))
+    throw new ActionError(`chart-path '${inputs.chartPath}' is outside the repository at ${top}`)
+  const run: Run = {
+    inputs,
+    git,
+    head,
+    helm: new Helm(scratch),
+    scratch,
+    report,
+    branch: known ?? (await currentBranch(git)),
+    chartRel,
+    chartFile: `${chartRel}/Chart.yaml`,
+    registries: new Map(),
+  }
+  return { run, remote: await readRemote(run, refs) }
+}
+
+/** What the remote holds: the branch tip, Chart.yaml there, and the tags. */
+interface RemoteState {
+  /** The branch tip the run plans from. */
+  base: string
+  /** Chart.yaml at `base`, or undefined when it has none. */
+  chartText?: string
+  /** Tag name → commit (peeled). */
+  tags: Map<string, string>
+}
+
+/**
+ * Reads the branch tip and the tags with one `git ls-remote`, and Chart.yaml at the tip with one
+ * `git show` when the clone already has that commit (the hourly case: the checkout is the tip);
+ * fetches the branch only when it does not.
+ */
+async function readRemote(run: Run, started?: ReturnType<Git['remoteRefs']>): Promise<RemoteState> {
+  const { git, branch, chartFile } = run
+  const refs = await (started ?? git.remoteRefs(branch))
+  if (!refs.tip) throw new ActionError(`the remote has no branch '${branch}': set the branch input to a branch that exists`)
+  let base = refs.tip
+  let chart = await git.showAt(base, chartFile)
+  if (!chart) {
+    base = await git.fetchBranch(branch)
+    chart = (await git.showAt(base, chartFile)) ?? {}
+  }
+  return { base, chartText: chart.text, tags: refs.tags }
+}
+
 /** The real path of `path`, resolving symlinks in the part that exists (the chart directory itself may not). */
 async function realPathOf(path: string): Promise<string> {
   try {
@@ -186,12 +238,18 @@ async function realPathOf(path: string): Promise<string> {
   }
 }
 
-async function resolveBranch(inputs: Inputs, git: Git): Promise<string> {
+/** The branch to plan on and commit to, when the inputs tell: the branch input, or the branch `GITHUB_REF` names. */
+function branchFromInputs(inputs: Inputs): string | undefined {
   if (inputs.branch) return inputs.branch
   const ref = process.env.GITHUB_REF ?? ''
-  if (ref.startsWith('refs/heads/')) return ref.slice('refs/heads/'.length)
+  return ref.startsWith('refs/heads/') ? ref.slice('refs/heads/'.length) : undefined
+}
+
+/** Otherwise the checked-out branch. @throws ActionError on a detached HEAD. */
+async function currentBranch(git: Git): Promise<string> {
   const current = await git.currentBranch()
   if (current) return current
+  const ref = process.env.GITHUB_REF ?? ''
   throw new ActionError(`cannot tell which branch to commit to (the workflow runs on '${ref || 'a detached HEAD'}'): set the branch input`)
 }
 
@@ -215,10 +273,9 @@ function chartClient(run: Run, name: string): RegistryClient {
   return client
 }
 
-async function observe(run: Run, selection: Selection): Promise<Observation> {
-  const { inputs, git, branch, chartFile, report } = run
-  const base = await git.fetchBranch(branch)
-  const head = await git.revParse('HEAD')
+async function observe(run: Run, selection: Selection, remote: RemoteState): Promise<Observation> {
+  const { inputs, git, branch, chartFile, report, head } = run
+  const { base, chartText } = remote
   if (head !== base && !(await git.isAncestor(head, base))) {
     core.info(
       `the checked-out HEAD ${head.slice(0, 12)} has commits that origin/${branch} does not have; they are not pushed: this run plans ` +
@@ -227,7 +284,6 @@ async function observe(run: Run, selection: Selection): Promise<Observation> {
   }
   core.info(`origin/${branch} is at ${base.slice(0, 12)}; planning from there`)
 
-  const chartText = await git.show(base, chartFile)
   if (chartText === undefined) {
     throw new ChartError(
       `${chartFile} not found at ${branch} (${base.slice(0, 12)}): set chart-path to the chart directory (the one holding Chart.yaml)`,
@@ -243,7 +299,7 @@ async function observe(run: Run, selection: Selection): Promise<Observation> {
   }
 
   const client = chartClient(run, chart.name)
-  const remoteTags = await git.remoteTags()
+  const remoteTags = remote.tags
   const values = (version: string, appVersion: string) => ({ version, 'app-version': appVersion, name: chart.name })
   let version = chart.version
   let appVersion = chart.appVersion
@@ -279,7 +335,7 @@ async function observe(run: Run, selection: Selection): Promise<Observation> {
     }
   }
   const tag = formatTemplate(inputs.tagFormat, values(version, appVersion))
-  if (!(await git.isValidTagName(tag))) throw new ActionError(`tag-format gives '${tag}', which is not a valid git tag name`)
+  if (!isValidTagName(tag)) throw new ActionError(`tag-format gives '${tag}', which is not a valid git tag name`)
   const release: ReleaseState = {
     version,
     appVersion,

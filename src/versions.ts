@@ -55,14 +55,24 @@ export interface Selection {
  * choice does not depend on listing order.
  */
 export function selectVersion(tags: readonly string[], policy: SelectionPolicy): Selection {
+  // Parsed once for every tag (semver.satisfies would parse the range string per call).
+  const range = new semver.Range(policy.range, { includePrerelease: policy.includePrereleases })
   let selected: VersionTag | undefined
   let semverCount = 0
   let allowed = 0
   for (const tag of tags) {
+    const match = STRICT.exec(tag)
+    if (!match) continue
+    // An excluded prerelease (most of a busy repository's tags: canaries) is only counted; it is
+    // parsed only when semver might refuse it (see withinSemverLimits), so the count stays exact.
+    if (match[4] !== undefined && !policy.includePrereleases && withinSemverLimits(tag, match)) {
+      semverCount++
+      continue
+    }
     const parsed = parseVersionTag(tag)
     if (!parsed) continue
     semverCount++
-    if (!isAllowed(parsed.version, policy)) continue
+    if (!isAllowed(parsed.version, policy, range)) continue
     allowed++
     if (!selected) {
       selected = parsed
@@ -74,9 +84,26 @@ export function selectVersion(tags: readonly string[], policy: SelectionPolicy):
   return { selected, total: tags.length, semver: semverCount, allowed }
 }
 
-function isAllowed(version: semver.SemVer, policy: SelectionPolicy): boolean {
+/** The longest version string `semver.parse` accepts (semver's internal/constants.js, MAX_LENGTH). */
+const SEMVER_MAX_LENGTH = 256
+
+/**
+ * True when `semver.parse` accepts a tag that matched {@link STRICT}: it refuses only versions longer
+ * than its MAX_LENGTH (256) and major, minor or patch numbers above Number.MAX_SAFE_INTEGER.
+ */
+function withinSemverLimits(tag: string, match: RegExpExecArray): boolean {
+  const version = tag.startsWith('v') ? tag.length - 1 : tag.length
+  return (
+    version <= SEMVER_MAX_LENGTH &&
+    Number(match[1]) <= Number.MAX_SAFE_INTEGER &&
+    Number(match[2]) <= Number.MAX_SAFE_INTEGER &&
+    Number(match[3]) <= Number.MAX_SAFE_INTEGER
+  )
+}
+
+function isAllowed(version: semver.SemVer, policy: SelectionPolicy, range: semver.Range): boolean {
   if (version.prerelease.length > 0 && !policy.includePrereleases) return false
-  return semver.satisfies(version, policy.range, { includePrerelease: policy.includePrereleases })
+  return range.test(version)
 }
 
 /** Validates a `version-range` value; returns an error message or undefined. */

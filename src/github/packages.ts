@@ -2,7 +2,7 @@ import * as core from '@actions/core'
 import { getOctokit } from '@actions/github'
 import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
-import Bottleneck from 'bottleneck'
+import Bottleneck from 'bottleneck/light.js'
 import { GitHubApiError } from '../errors.js'
 import type { PackageVersion } from './prune.js'
 

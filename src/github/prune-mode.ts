@@ -5,7 +5,6 @@ import type { Inputs } from '../inputs.js'
 import type { PruneReport, RunReport } from '../report.js'
 import { parseOciRepository } from '../upstream/reference.js'
 import { isIndexMediaType, RegistryClient } from '../upstream/registry.js'
-import { LastVersionError, PackagesClient, RateLimitStop, UndeletableError } from './packages.js'
 import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune.js'
 
 /**
@@ -15,7 +14,7 @@ import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion
  * 1 (for `rel="last"`), then goes from the last page backwards, deleting the oldest first, and stops
  * at the age cutoff, so a run spends its requests on deletes rather than on listing. Before each
  * request it checks `x-ratelimit-remaining` against {@link RESERVE}; when the budget runs low, or
- * GitHub's rate limits refuse a request anyway ({@link RateLimitStop}), it stops, reports what is
+ * GitHub's rate limits refuse a request anyway (`RateLimitStop`), it stops, reports what is
  * left, and succeeds: the next run continues where this one stopped. DELETEs go one at a time
  * (GitHub asks for serial mutating requests; the client paces them).
  */
@@ -85,6 +84,8 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
     }
     throw new ActionError('github-token is empty: prune needs a token with packages: write')
   }
+  // The GitHub API client (Octokit and its plugins) is loaded only by a run that talks to GitHub.
+  const { LastVersionError, PackagesClient, RateLimitStop, UndeletableError } = await import('./packages.js')
   const client = new PackagesClient({
     token: inputs.githubToken,
     baseUrl: inputs.githubApiUrl,

@@ -372,8 +372,10 @@ describe('reliability defects', () => {
 
   describe('10: git transport errors are retried; refusals are not', () => {
     it.each<[string, Omit<GitFault, 'name'>]>([
-      ['fetch: 503 on its first request', { service: 'git-upload-pack', method: 'GET', do: { answer: 503 } }],
-      ['ls-remote: 502 on its first request', { service: 'git-upload-pack', method: 'GET', skip: 1, do: { answer: 502 } }],
+      // The run reads the remote with one ls-remote, and fetches only when the tip is not in the
+      // checkout: "fetch" moves the remote after the checkout, so the second read is a fetch.
+      ['ls-remote: 502 on its first request', { service: 'git-upload-pack', method: 'GET', do: { answer: 502 } }],
+      ['fetch: 503 on its first request', { service: 'git-upload-pack', method: 'GET', skip: 1, do: { answer: 503 } }],
       // curl itself resends a request once when a reused connection dies, so a reset reaches git
       // (and this action's retry) only when it happens twice in a row.
       [
@@ -393,12 +395,20 @@ describe('reliability defects', () => {
       const http = await serveGit(s.remote.dir)
       try {
         http.inject({ name, ...fault })
-        const r = await s.run({}, { workspace: s.remote.checkout({ url: http.url }), env: { ZERO_CACHE_CHART_TIME_SCALE: '20' } })
+        const workspace = s.remote.checkout({ url: http.url })
+        const moved = name.startsWith('fetch')
+        if (moved) s.remote.pushChange('README.md', 'moved on\n', 'docs: a change after the checkout')
+        const r = await s.run({}, { workspace, env: { ZERO_CACHE_CHART_TIME_SCALE: '20' } })
         expect(r.exitCode, explain(r, s.remote)).toBe(0)
         expect(http.applied()).toEqual({ [name]: fault.times ?? 1 })
-        expect(r.log).toMatch(/git (fetch|ls-remote|push) failed with a transport error \(.+\); attempt 2 of 3/)
+        const command = /^(ls-remote|fetch)/.exec(name)?.[1] ?? 'push'
+        expect(r.log).toMatch(new RegExp(`git ${command} failed with a transport error \\(.+\\); attempt 2 of 3`))
         const log = s.remote.log()
-        expect(log.map(subject)).toEqual(['chore(chart): update appVersion to 1.9.0', 'feat: zero-cache chart'])
+        expect(log.map(subject)).toEqual([
+          'chore(chart): update appVersion to 1.9.0',
+          ...(moved ? ['docs: a change after the checkout'] : []),
+          'feat: zero-cache chart',
+        ])
         expect(s.remote.tags()).toEqual(new Map([['v2.0.0', sha(log[0])]]))
         expect(await registry.listTags(s.chartRepo)).toEqual(['2.0.0'])
       } finally {

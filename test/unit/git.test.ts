@@ -1,5 +1,6 @@
+import { execFileSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
-import { isTransportError } from '../../src/git.js'
+import { isTransportError, isValidTagName } from '../../src/git.js'
 
 /** What git and curl print when a network command fails: retried only when the conversation broke. */
 describe('isTransportError', () => {
@@ -32,5 +33,56 @@ describe('isTransportError', () => {
     'git@github.com: Permission denied (publickey).\nfatal: Could not read from remote repository.',
   ])('does not retry: %s', (output) => {
     expect(isTransportError(output)).toBe(false)
+  })
+})
+
+/** The tag name check in code, against `git check-ref-format refs/tags/<name>` itself. */
+describe('isValidTagName agrees with git check-ref-format', () => {
+  const names = [
+    'v1.2.3',
+    'zero-cache-1.2.3',
+    'charts/zero-cache/v1.2.3',
+    'v1.2.3-rc.1',
+    'release_2025.11',
+    'ünïcødé-1.0',
+    '@',
+    'a@b',
+    '-leading-dash',
+    'v1..2',
+    'v1.2.',
+    '.hidden',
+    'dir/.hidden',
+    'v1.lock',
+    'dir.lock/v1',
+    'v1 2',
+    'v1~2',
+    'v1^2',
+    'v1:2',
+    'v1?2',
+    'v1*2',
+    'v1[2',
+    'v1\\2',
+    'v1@{2',
+    'v1/',
+    '/v1',
+    'a//b',
+    '',
+    'tab\there',
+    'bell\u0007',
+    'del\u007f',
+    'dots...',
+    'a.b.c',
+    'v1{2}',
+    'x]y',
+  ]
+  it.each(names)('%j', (name) => {
+    let git: boolean
+    try {
+      execFileSync('git', ['check-ref-format', `refs/tags/${name}`], { stdio: 'ignore' })
+      git = true
+    } catch {
+      git = false
+    }
+    expect(isValidTagName(name)).toBe(git)
   })
 })

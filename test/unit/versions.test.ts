@@ -56,6 +56,18 @@ describe('selectVersion on the real rocicorp/zero history', () => {
     expect(sel.allowed).toBe(history.filter((h) => !h.tag.includes('-')).length)
   })
 
+  it('counts an excluded prerelease as semver exactly when semver.parse accepts it (the fast path skips the parse)', () => {
+    const long = `1.0.0-${'a'.repeat(251)}` // 257 characters: over semver's MAX_LENGTH
+    const tags = ['1.0.0-rc.1', 'v2.0.0-rc.1', '9007199254740992.0.0-rc.1', '1.9007199254740992.0-rc.1', long, long.slice(0, -1), '1.0.0']
+    const expected = tags.filter((t) => semver.parse(t.replace(/^v/, '')) !== null).length
+    for (const includePrereleases of [false, true]) {
+      const sel = selectVersion(tags, { includePrereleases, range: '*' })
+      expect(sel.semver).toBe(expected)
+      expect(sel.semver).toBe(tags.filter((t) => parseVersionTag(t)).length)
+    }
+    expect(expected).toBe(4)
+  })
+
   it('does not depend on listing order, and prefers the tag without v', () => {
     const tags = ['v1.2.3', '1.2.3', '1.2.2', 'v1.2.3']
     expect(selectVersion(tags, { includePrereleases: false, range: '*' }).selected?.tag).toBe('1.2.3')
