@@ -16,18 +16,22 @@
  * (bench/trace.mjs, preloaded with NODE_OPTIONS: Node's start, start to first I/O, each request,
  * each subprocess, the exit).
  *
- * Usage: npm run bench [-- --runs N]; ZCC_DIST=<dir>/index.js measures another bundle.
+ * Usage: npm run bench [-- --runs N] [-- --before <dir>/index.js]; ZCC_DIST=<dir>/index.js measures another bundle;
+ * ZCC_BENCH_IMPORT=<file> adds a preload to the traced runs (a CPU profiler, for instance).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { createRemote, gitEnv } from '../test/support/git.js'
 import { startCountingProxy } from '../test/support/proxy.js'
 import { REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, NOISE_TAGS } from '../test/support/registry.js'
 import { DIST, runAction, type ActionRun } from '../test/support/runner.js'
 
+const beforeArg = process.argv.indexOf('--before')
+/** An older bundle (its index.js), timed in the same rounds: before and after, measured the same way. */
+const BEFORE = beforeArg > 0 ? resolve(process.argv[beforeArg + 1]) : undefined
 const runsArg = process.argv.indexOf('--runs')
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 15
 const TRACED_RUNS = 5
@@ -134,15 +138,28 @@ try {
     `  ${bundle.files} file(s), ${(bundle.code / 1e6).toFixed(2)} MB of code` +
       `${bundle.maps ? ` (+ ${(bundle.maps / 1e6).toFixed(2)} MB of source map)` : ''}\n`,
   )
-  console.log(`${RUNS} rounds, each: node -e 0, the floor, the action (spawn to exit)\n`)
-  console.log('round  node -e 0  floor  action  upstream round trips (registry + token)  chart registry round trips (registry + token)')
+  if (BEFORE) console.log(`before: ${BEFORE}, run in the same rounds\n`)
+  console.log(`${RUNS} rounds, each: node -e 0, the floor,${BEFORE ? ' the before bundle,' : ''} the action (spawn to exit)\n`)
+  console.log(
+    `round  node -e 0  floor  ${BEFORE ? 'before  ' : ''}action  upstream round trips (registry + token)  ` +
+      'chart registry round trips (registry + token)',
+  )
   const bare: number[] = []
   const floor: number[] = []
   const action: number[] = []
+  const before: number[] = []
   let lastCounts = ''
   for (let i = 1; i <= RUNS; i++) {
     bare.push(await timeProcess(['-e', '0']))
     floor.push(await timeProcess(floorArgs, { cwd: workspace, env: floorEnv }))
+    if (BEFORE) {
+      const checkout = remote.checkout()
+      const old = await timeAction((onSpawn) =>
+        runAction({ workspace: checkout, inputs, home: remote.home, context, onSpawn, dist: BEFORE }),
+      )
+      rmSync(checkout, { recursive: true, force: true })
+      before.push(old.wall)
+    }
     upstreamProxy.reset()
     chartProxy.reset()
     const tokensBefore = { up: { ...upstreamRegistry.tokenRequests }, ch: { ...chartRegistry.tokenRequests } }
@@ -157,7 +174,8 @@ try {
     const up = upstreamProxy.requests.length + upTokens
     const ch = chartProxy.requests.length + chTokens
     console.log(
-      `${String(i).padStart(5)}  ${ms(bare.at(-1)!).padStart(9)}  ${ms(floor.at(-1)!).padStart(5)}  ${ms(wall).padStart(6)}  ` +
+      `${String(i).padStart(5)}  ${ms(bare.at(-1)!).padStart(9)}  ${ms(floor.at(-1)!).padStart(5)}  ` +
+        `${BEFORE ? `${ms(before.at(-1)!).padStart(6)}  ` : ''}${ms(wall).padStart(6)}  ` +
         `${String(up).padStart(3)} (${upstreamProxy.requests.length} + ${upTokens})${' '.repeat(31)}` +
         `${String(ch).padStart(3)} (${chartProxy.requests.length} + ${chTokens})`,
     )
@@ -173,7 +191,7 @@ try {
     const file = join(traceDir, `trace-${i}.json`)
     const checkout = remote.checkout()
     const env = {
-      NODE_OPTIONS: `--import=${TRACE} ${process.env.ZCC_EXTRA_IMPORT ? `--import=${process.env.ZCC_EXTRA_IMPORT}` : ''}`,
+      NODE_OPTIONS: `--import=${TRACE} ${process.env.ZCC_BENCH_IMPORT ? `--import=${process.env.ZCC_BENCH_IMPORT}` : ''}`,
       ZCC_TRACE_FILE: file,
     }
     const { wall } = await timeAction((onSpawn) => runAction({ workspace: checkout, inputs, home: remote.home, context, onSpawn, env }))
@@ -212,8 +230,13 @@ try {
   )
 
   const m = { bare: median(bare), floor: median(floor), action: median(action) }
+  // The machine's speed drifts; each round's own ratio cancels most of it.
+  const ratios = (xs: number[]) => median(xs.map((x, i) => x / floor[i]))
   console.log(`\nmedians of ${RUNS} rounds: node -e 0 ${ms(m.bare)}, floor ${ms(m.floor)}, action ${ms(m.action)}`)
-  console.log(`ratio action / floor: ${(m.action / m.floor).toFixed(2)}`)
+  if (BEFORE)
+    console.log(`before: median ${ms(median(before))}, ratio before / floor ${ratios(before).toFixed(2)} (median of the rounds' ratios)`)
+  const ofMedians = (m.action / m.floor).toFixed(2)
+  console.log(`ratio action / floor: ${ratios(action).toFixed(2)} (median of the rounds' ratios; ratio of the medians ${ofMedians})`)
 } finally {
   await Promise.all([upstreamProxy.stop(), chartProxy.stop()])
   await Promise.all([upstreamRegistry.stop(), chartRegistry.stop()])

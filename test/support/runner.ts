@@ -61,6 +61,8 @@ export async function runAction(options: {
   onSpawn?: (child: ChildProcess) => void
   /** `RUNNER_TEMP`; a fresh directory when not given. */
   runnerTemp?: string
+  /** The bundle to run (default {@link DIST}); the benchmark runs an older one beside it. */
+  dist?: string
 }): Promise<ActionRun> {
   const tmp = mkdtempSync(join(tmpdir(), 'zcc-runner-'))
   const outputFile = join(tmp, 'output')
@@ -95,7 +97,12 @@ export async function runAction(options: {
   mkdirSync(env.RUNNER_TEMP!, { recursive: true })
   // Its own process group, as a runner's step has: a fault test can kill the action with every
   // child it started (git, helm), as a dying runner would.
-  const child = spawn(process.execPath, [DIST], { cwd: options.workspace, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn(process.execPath, [options.dist ?? DIST], {
+    cwd: options.workspace,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  })
   options.onSpawn?.(child)
   let stdout = ''
   let stderr = ''
