@@ -8,5 +8,8 @@ await run()
 // Everything the run started has been awaited: outputs and job summary written (synchronously, or
 // awaited), connections closed, scratch removed. Exit now rather than let Node wait for V8's
 // background work (optimising compilers, concurrent GC) to drain, 10 to 70 ms of an idle event
-// loop per run as measured by `npm run bench`. The exit code is the one `core.setFailed` set.
+// loop per run as measured by `npm run bench`. Writes to a pipe are asynchronous on macOS (Node
+// docs, "A note on process I/O"), so the log is flushed first: a write's callback runs once it and
+// everything queued before it is out. The exit code is the one `core.setFailed` set.
+await Promise.all([process.stdout, process.stderr].map((stream) => new Promise((flushed) => stream.write('', () => flushed(undefined)))))
 process.exit()
