@@ -1,5 +1,7 @@
+import { spawn } from 'node:child_process'
+import { constants } from 'node:os'
 import * as core from '@actions/core'
-import { getExecOutput } from '@actions/exec'
+import { getExecOutput, type ExecOutput } from '@actions/exec'
 import { which } from '@actions/io'
 import { CommandError } from './errors.js'
 
@@ -50,15 +52,53 @@ function toolPath(command: string): Promise<string> {
 export async function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
   const line = [command, ...args].join(' ')
   core.debug(`$ ${line}`)
-  const result = await getExecOutput(await toolPath(command), args, {
-    cwd: options.cwd,
-    input: options.stdin === undefined ? undefined : Buffer.from(options.stdin),
-    env: options.env ? ({ ...process.env, ...options.env } as Record<string, string>) : undefined,
-    ignoreReturnCode: true,
-    silent: !options.stream,
-  })
+  const env = options.env ? ({ ...process.env, ...options.env } as Record<string, string>) : undefined
+  const result =
+    options.stdin === undefined
+      ? await getExecOutput(await toolPath(command), args, { cwd: options.cwd, env, ignoreReturnCode: true, silent: !options.stream })
+      : await runWithInput(await toolPath(command), args, options.stdin, { cwd: options.cwd, env, stream: options.stream })
   if (result.exitCode !== 0 && !options.allowFailure) {
     throw new CommandError(line, result.exitCode, result.stderr || result.stdout)
   }
   return { exitCode: result.exitCode, stdout: result.stdout, stderr: result.stderr }
+}
+
+/**
+ * Runs `file` with `input` on its standard input and collects its output.
+ *
+ * Not `@actions/exec`'s `input` option: it writes the input with no `'error'` listener on the stdin stream, so a
+ * command that exits without reading it (`helm registry login --password-stdin` refusing a flag, say) breaks the
+ * pipe, and Node turns the EPIPE into an uncaught exception that kills the action with a stack trace instead of
+ * the command's own error. Here a failed write of the input is ignored: the exit code and stderr say what went
+ * wrong. Errors: rejects only when the command cannot be started (ENOENT, EACCES).
+ */
+function runWithInput(
+  file: string,
+  args: string[],
+  input: string,
+  options: { cwd?: string; env?: Record<string, string>; stream?: boolean },
+): Promise<ExecOutput> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(file, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: 'pipe', windowsHide: true })
+    const stdout: Buffer[] = []
+    const stderr: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout.push(chunk)
+      if (options.stream) process.stdout.write(chunk)
+    })
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr.push(chunk)
+      if (options.stream) process.stdout.write(chunk)
+    })
+    child.stdin.on('error', () => undefined)
+    child.on('error', reject)
+    child.on('close', (code, signal) =>
+      resolve({
+        exitCode: code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0),
+        stdout: Buffer.concat(stdout).toString('utf8'),
+        stderr: Buffer.concat(stderr).toString('utf8'),
+      }),
+    )
+    child.stdin.end(input)
+  })
 }
