@@ -7,6 +7,8 @@
  * published chart. A bare git remote holds the chart, already current. In turn, each round runs:
  *
  * - `node -e 0`: Node's own start and exit;
+ * - `@actions/core` alone (bench/core-only.mjs, bundled as the action is): what every run must load, since
+ *   @actions/core is a requested dependency and its @actions/http-client imports undici at the top;
  * - the floor (bench/floor.mjs): Node, then the two registry reads and `git ls-remote` with plain
  *   `node:http` and no library;
  * - the bundled dist/index.js, run as a runner runs it (environment `INPUT_*`, `GITHUB_OUTPUT` …).
@@ -20,7 +22,7 @@
  * ZCC_BENCH_IMPORT=<file> adds a preload to the traced runs (a CPU profiler, for instance).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -38,6 +40,16 @@ const TRACED_RUNS = 5
 const TAGS = 3000
 const FLOOR = new URL('./floor.mjs', import.meta.url).pathname
 const TRACE = new URL('./trace.mjs', import.meta.url).pathname
+const CORE_ONLY = new URL('./core-only.mjs', import.meta.url).pathname
+
+/** bench/core-only.mjs bundled by ncc, minified as scripts/build.mjs bundles the action; returns the file's path. */
+async function bundleCoreOnly(dir: string): Promise<string> {
+  const { default: ncc } = await import('@vercel/ncc')
+  const { code } = await ncc(CORE_ONLY, { minify: true, quiet: true })
+  const file = join(dir, 'core-only.mjs')
+  writeFileSync(file, code)
+  return file
+}
 
 /** 3,000 realistic tags: the real history, canaries and per-commit sha tags as rocicorp/zero has. */
 function upstreamTags(): string[] {
@@ -131,6 +143,7 @@ try {
   ]
   const floorEnv = gitEnv(remote.home)
   const bundle = bundleBytes()
+  const coreOnly = await bundleCoreOnly(traceDir)
 
   console.log(`up-to-date run: ${tags.length} upstream tags, chart ${first.outputs['chart-ref']} already published`)
   console.log(`bundle: ${DIST}`)
@@ -139,18 +152,22 @@ try {
       `${bundle.maps ? ` (+ ${(bundle.maps / 1e6).toFixed(2)} MB of source map)` : ''}\n`,
   )
   if (BEFORE) console.log(`before: ${BEFORE}, run in the same rounds\n`)
-  console.log(`${RUNS} rounds, each: node -e 0, the floor,${BEFORE ? ' the before bundle,' : ''} the action (spawn to exit)\n`)
   console.log(
-    `round  node -e 0  floor  ${BEFORE ? 'before  ' : ''}action  upstream round trips (registry + token)  ` +
+    `${RUNS} rounds, each: node -e 0, @actions/core alone, the floor,${BEFORE ? ' the before bundle,' : ''} the action (spawn to exit)\n`,
+  )
+  console.log(
+    `round  node -e 0  core  floor  ${BEFORE ? 'before  ' : ''}action  upstream round trips (registry + token)  ` +
       'chart registry round trips (registry + token)',
   )
   const bare: number[] = []
+  const core: number[] = []
   const floor: number[] = []
   const action: number[] = []
   const before: number[] = []
   let lastCounts = ''
   for (let i = 1; i <= RUNS; i++) {
     bare.push(await timeProcess(['-e', '0']))
+    core.push(await timeProcess([coreOnly]))
     floor.push(await timeProcess(floorArgs, { cwd: workspace, env: floorEnv }))
     if (BEFORE) {
       const checkout = remote.checkout()
@@ -174,7 +191,7 @@ try {
     const up = upstreamProxy.requests.length + upTokens
     const ch = chartProxy.requests.length + chTokens
     console.log(
-      `${String(i).padStart(5)}  ${ms(bare.at(-1)!).padStart(9)}  ${ms(floor.at(-1)!).padStart(5)}  ` +
+      `${String(i).padStart(5)}  ${ms(bare.at(-1)!).padStart(9)}  ${ms(core.at(-1)!).padStart(4)}  ${ms(floor.at(-1)!).padStart(5)}  ` +
         `${BEFORE ? `${ms(before.at(-1)!).padStart(6)}  ` : ''}${ms(wall).padStart(6)}  ` +
         `${String(up).padStart(3)} (${upstreamProxy.requests.length} + ${upTokens})${' '.repeat(31)}` +
         `${String(ch).padStart(3)} (${chartProxy.requests.length} + ${chTokens})`,
@@ -237,6 +254,14 @@ try {
     console.log(`before: median ${ms(median(before))}, ratio before / floor ${ratios(before).toFixed(2)} (median of the rounds' ratios)`)
   const ofMedians = (m.action / m.floor).toFixed(2)
   console.log(`ratio action / floor: ${ratios(action).toFixed(2)} (median of the rounds' ratios; ratio of the medians ${ofMedians})`)
+  // What loading @actions/core costs over a bare Node, per round: no change to the action's own code removes it.
+  const coreLoad = core.map((x, i) => x - bare[i])
+  const withoutCore = median(action.map((x, i) => (x - coreLoad[i]) / floor[i]))
+  console.log(
+    `loading @actions/core (a requested dependency; its @actions/http-client imports undici): ${ms(median(coreLoad))} ` +
+      `= ${(median(coreLoad.map((x, i) => x / floor[i])) * 100).toFixed(0)}% of the floor; ` +
+      `ratio without it (action − core's load) / floor: ${withoutCore.toFixed(2)}`,
+  )
 } finally {
   await Promise.all([upstreamProxy.stop(), chartProxy.stop()])
   await Promise.all([upstreamRegistry.stop(), chartRegistry.stop()])
