@@ -18,7 +18,7 @@
  * (bench/trace.mjs, preloaded with NODE_OPTIONS: Node's start, start to first I/O, each request,
  * each subprocess, the exit).
  *
- * Usage: npm run bench [-- --runs N] [-- --before <dir>/index.js]; ZCC_DIST=<dir>/index.js measures another bundle;
+ * Usage: npm run bench [-- [--runs N] [--before <dir>/index.js]]; ZCC_DIST=<dir>/index.js measures another bundle;
  * ZCC_BENCH_IMPORT=<file> adds a preload to the traced runs (a CPU profiler, for instance).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
