@@ -287,6 +287,37 @@ export class Git {
     return { tip: refs.heads.get(branch), tags: refs.tags }
   }
 
+  /** The tip of `branch` on origin (`git ls-remote origin refs/heads/<branch>`), or undefined when it has none. */
+  async remoteBranchTip(branch: string): Promise<string | undefined> {
+    const res = await this.transport(['ls-remote', 'origin', `refs/heads/${branch}`])
+    return parseRefs(res.stdout).heads.get(branch)
+  }
+
+  /**
+   * True when `tip` (a commit of origin's `branch`) is `parent` plus exactly the tree of `commit`:
+   * the pull request branch already holds this update, so pushing it again would change nothing
+   * but the commit's date. Fetches `branch` when this clone lacks `tip`.
+   */
+  async sameChange(tip: string, branch: string, parent: string, commit: string): Promise<boolean> {
+    if ((await this.git(['cat-file', '-e', `${tip}^{commit}`], { allowFailure: true })).exitCode !== 0) await this.fetchBranch(branch)
+    const res = await this.git(['rev-parse', `${tip}^{tree}`, `${commit}^{tree}`, `${tip}^@`], { allowFailure: true })
+    const [tipTree, tree, ...parents] = res.stdout.trim().split('\n')
+    return res.exitCode === 0 && tipTree === tree && parents.length === 1 && parents[0] === parent
+  }
+
+  /**
+   * `git push --force-with-lease=refs/heads/<branch>:<expected> origin <commit>:refs/heads/<branch>`:
+   * replaces the branch only while it is still at `expected` (absent when undefined), so a
+   * concurrent run's push is never overwritten blindly. Transport errors retried.
+   */
+  async forcePushBranch(commit: string, branch: string, expected: string | undefined): Promise<PushResult> {
+    const ref = `refs/heads/${branch}`
+    const res = await this.transport(['push', '--porcelain', `--force-with-lease=${ref}:${expected ?? ''}`, 'origin', `${commit}:${ref}`], {
+      allowFailure: true,
+    })
+    return { ok: res.exitCode === 0, stderr: `${res.stderr}\n${res.stdout}`.trim() }
+  }
+
   /** The tags on origin (`git ls-remote --tags origin`) as tag name → commit id, peeled. */
   async remoteTags(): Promise<Map<string, string>> {
     return parseRefs((await this.transport(['ls-remote', '--tags', 'origin'])).stdout).tags

@@ -34,6 +34,14 @@ export interface Inputs {
   commitMessage: string
   /** Branch to commit to; undefined → the workflow's branch. */
   branch?: string
+  /** `push`: commit to the branch; `pull-request`: propose the update in a pull request. */
+  commitMode: 'push' | 'pull-request'
+  /** The pull request's head branch, a template (`{name}` …); `chart-update/{name}` by default. */
+  pullRequestBranch: string
+  /** Labels put on the pull request. */
+  pullRequestLabels: string[]
+  /** Reviewers requested when the pull request is opened: logins, or `org/team-slug`. */
+  pullRequestReviewers: string[]
   plainHttp: boolean
   lint: boolean
   /** Chart registry credentials; undefined when no password is set. */
@@ -48,6 +56,8 @@ export interface Inputs {
   workspace: string
   /** `RUNNER_TEMP`, or the OS temp directory. */
   tempDir: string
+  /** `GITHUB_REPOSITORY`, `OWNER/REPO`: where pull requests are opened (empty outside Actions). */
+  repository: string
   /** `GITHUB_EVENT_NAME`: the event that started the workflow (empty outside Actions). */
   eventName: string
   /**
@@ -71,6 +81,15 @@ function bool(name: string): boolean {
   if (/^(true|True|TRUE)$/.test(raw)) return true
   if (/^(false|False|FALSE)$/.test(raw)) return false
   throw new InputError(name, `'${raw}' is not a boolean (use true or false)`)
+}
+
+/** A list input: one item per line or comma-separated, blanks dropped. */
+function list(name: string): string[] {
+  return core
+    .getInput(name)
+    .split(/[\n,]/)
+    .map((item) => item.trim())
+    .filter(Boolean)
 }
 
 function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
@@ -179,6 +198,13 @@ export function readInputs(): Inputs {
   }
 
   const username = input('registry-username')
+  const commitMode = oneOf<'push' | 'pull-request'>('commit-mode', ['push', 'pull-request'], 'push')
+  if (commitMode === 'pull-request' && mode === 'pipeline') {
+    if (!githubToken) throw new InputError('github-token', 'required with commit-mode pull-request (pull requests are opened with it)')
+    if (!/^[^/\s]+\/[^/\s]+$/.test(process.env.GITHUB_REPOSITORY ?? '')) {
+      throw new InputError('commit-mode', 'pull-request needs GITHUB_REPOSITORY (OWNER/REPO), which GitHub Actions sets')
+    }
+  }
   return {
     mode,
     dryRun: bool('dry-run'),
@@ -192,6 +218,10 @@ export function readInputs(): Inputs {
     tagFormat: template('tag-format', 'v{version}', ['version']),
     commitMessage: template('commit-message', 'chore(chart): update appVersion to {app-version}'),
     branch: input('branch') || undefined,
+    commitMode,
+    pullRequestBranch: template('pull-request-branch', 'chart-update/{name}'),
+    pullRequestLabels: list('pull-request-labels'),
+    pullRequestReviewers: list('pull-request-reviewers'),
     plainHttp: bool('plain-http'),
     lint: input('lint') === '' ? true : bool('lint'),
     registryCredentials: registryPassword ? { username: username || 'oauth2', password: registryPassword } : undefined,
@@ -202,6 +232,7 @@ export function readInputs(): Inputs {
     githubPackages: oneOf<'auto' | 'true' | 'false'>('github-packages', ['auto', 'true', 'false'], 'auto'),
     workspace,
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
+    repository: process.env.GITHUB_REPOSITORY ?? '',
     eventName: process.env.GITHUB_EVENT_NAME ?? '',
     timeScale: timeScale(),
   }

@@ -17,6 +17,8 @@ import {
   type ReleaseState,
   type Step,
 } from './plan.js'
+import type { PullRequest, RepoClient } from './github/repo.js'
+import { decidePullRequest, pullRequestBody, type PullRequestDecision } from './pull-request.js'
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
 import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
@@ -57,6 +59,10 @@ interface Run {
   chartFile: string
   /** Chart registry clients by chart name (one per repository, so tokens are reused). */
   registries: Map<string, RegistryClient>
+  /** The upstream image's registry client (its token is reused to read the image's source label). */
+  upstream?: RegistryClient
+  /** The GitHub API client of the repository, made on first use (commit-mode pull-request). */
+  repo?: RepoClient
 }
 
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
@@ -72,6 +78,8 @@ interface Observation {
   chart: ChartMetadata
   plan: Plan
   release: ReleaseState
+  /** commit-mode pull-request with an update: the head branch's pull request state, and the body to give it. */
+  pullRequest?: { decision: PullRequestDecision; body: string }
 }
 
 /**
@@ -84,7 +92,8 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
 
   // The upstream tags are listed while git reads the checkout and the remote: neither needs the
   // other. Errors keep their order: an upstream failure is reported first, as when run in turn.
-  const listing = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale }).listTags()
+  const upstream = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
+  const listing = upstream.listTags()
   const prepared = prepare(inputs, report, scratch)
   listing.catch(() => undefined)
   prepared.catch(() => undefined)
@@ -115,6 +124,7 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   }
 
   const { run, remote: firstRemote } = await prepared
+  run.upstream = upstream
   const git = run.git
   let observation: Observation | undefined
   let updated: Worktree | undefined
@@ -127,7 +137,8 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
       for (const step of steps) core.info(`${inputs.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
       if (steps.length === 0) core.info('nothing to do: the chart, the tag and the published chart are up to date')
       if (attempt === 1) await preflight(run, observation)
-      if (inputs.dryRun || steps[0]?.kind !== 'update') break
+      // In pull-request mode the update goes to its own branch, after the release steps (below).
+      if (inputs.dryRun || inputs.commitMode !== 'push' || steps[0]?.kind !== 'update') break
       updated = await core.group('Update: commit and push', () => applyUpdate(run, observation!))
       if (updated) break
       if (attempt >= MAX_ATTEMPTS) {
@@ -151,6 +162,21 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
     report.tag = release.tag
     report.chartRef = release.chartRef
     report.updated = plan.steps.some((s) => s.kind === 'update')
+    const proposed = plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')
+    const pr = observation.pullRequest?.decision
+    if (pr?.kind === 'hold') {
+      const { closed, proposal } = pr
+      report.pullRequest = {
+        number: closed.number,
+        url: closed.url,
+        appVersion: proposal.appVersion,
+        version: proposal.version,
+        status: 'held',
+      }
+    } else if (pr?.kind === 'update' && proposed) {
+      const existing = pr.pullRequest
+      report.pullRequest = { number: existing.number, url: existing.url, ...proposed.to, status: 'unchanged' }
+    }
     if (inputs.dryRun) return
 
     if (updated) report.commit = updated.commit
@@ -161,6 +187,7 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
         const lint = plan.steps.find((s): s is Extract<Step, { kind: 'lint' }> => s.kind === 'lint' && s.source !== 'new')
         await core.group(`Package and push: ${step.chartRef}`, () => publish(run, step, resolve(step.source), lint, release, updated))
       }
+      if (step.kind === 'pull-request') await core.group(`Pull request: ${step.branch}`, () => applyPullRequest(run, observation!, step))
     }
   } finally {
     if (updated) await git.removeWorktree(updated.dir)
@@ -301,6 +328,8 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   const client = chartClient(run, chart.name)
   const remoteTags = remote.tags
   const values = (version: string, appVersion: string) => ({ version, 'app-version': appVersion, name: chart.name })
+  // pull-request mode: the update is proposed, and this run releases what the branch holds.
+  const propose = decision.kind === 'update' && inputs.commitMode === 'pull-request'
   let version = chart.version
   let appVersion = chart.appVersion
   let skipped: string[] = []
@@ -308,18 +337,22 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   let digest: string | undefined
   let published = false
   if (decision.kind === 'update') {
-    appVersion = decision.appVersion
     const free = await firstFreeVersion(decision.version, async (v) => {
-      if (remoteTags.has(formatTemplate(inputs.tagFormat, values(v, appVersion)))) return true
+      if (remoteTags.has(formatTemplate(inputs.tagFormat, values(v, decision.appVersion)))) return true
       return (await client.headManifest(chartVersionToTag(v))) !== undefined
     })
-    version = free.version
     skipped = free.skipped
     for (const v of skipped) {
-      const w = `chart version ${v} is already taken (tag or registry) though Chart.yaml is at ${chart.version}; using ${version}`
+      const w = `chart version ${v} is already taken (tag or registry) though Chart.yaml is at ${chart.version}; using ${free.version}`
       core.warning(w)
       report.warnings.push(w)
     }
+    if (!propose) {
+      appVersion = decision.appVersion
+      version = free.version
+    } else decision.version = free.version
+  }
+  if (decision.kind === 'update' && !propose) {
     releaseCommit = 'new'
   } else {
     const manifest = await client.headManifest(chartVersionToTag(version))
@@ -352,14 +385,145 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     report.facts.push(`tag ${tag} exists at ${release.remoteTagCommit.slice(0, 12)}`)
   if (release.published) report.facts.push(`${release.chartRef} is published${digest ? ` (${digest})` : ''}`)
   const plan = planRelease({
-    decision,
+    decision: propose ? { kind: 'current', chart } : decision,
     release,
     branch,
     commitMessage: formatTemplate(inputs.commitMessage, values(version, appVersion)),
     lint: inputs.lint,
     skippedVersions: skipped,
   })
-  return { base, chartText, chart, plan, release }
+  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release }
+
+  // The proposal: the update step, its lint, and the pull request that carries them.
+  const next = values(decision.version, decision.appVersion)
+  const prBranch = formatTemplate(inputs.pullRequestBranch, next)
+  if (!isValidTagName(prBranch) || prBranch === branch) {
+    throw new ActionError(
+      `pull-request-branch gives '${prBranch}', which is not a branch name this run can push to (it must differ from ${branch})`,
+    )
+  }
+  const repo = await repoClient(run)
+  const pulls = await repo.pullRequests(prBranch, branch, 'all')
+  const prDecision = decidePullRequest(pulls, chart.name, decision.appVersion)
+  const update = {
+    kind: 'update' as const,
+    from: { version: chart.version, appVersion: chart.appVersion },
+    to: { version: decision.version, appVersion: decision.appVersion },
+    releaseType: decision.releaseType,
+    breaking: decision.breaking,
+    skippedVersions: skipped,
+  }
+  if (prDecision.kind === 'hold') {
+    const { closed, proposal } = prDecision
+    const n =
+      `pull request #${closed.number} (${closed.url}) proposed appVersion ${proposal.appVersion} and was closed without merging; ` +
+      `no new pull request until upstream has a newer version than that`
+    core.notice(n)
+    report.facts.push(n)
+    return { base, chartText, chart, plan, release, pullRequest: { decision: prDecision, body: '' } }
+  }
+  const nextTag = formatTemplate(inputs.tagFormat, next)
+  const source = await run.upstream?.imageSource(decision.appVersion)
+  const body = pullRequestBody({
+    chart: chart.name,
+    image: report.image ?? '',
+    update,
+    releaseNotes:
+      source && /^https:\/\/github\.com\/[^/]+\/[^/]+/.test(source) ? `${source.replace(/\.git$|\/$/, '')}/releases` : undefined,
+    tag: nextTag,
+    chartRef: `${inputs.ociRepo.url}/${chart.name}:${decision.version}`,
+    base: branch,
+  })
+  const existing = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
+  plan.steps.push(update)
+  if (inputs.lint) plan.steps.push({ kind: 'lint', source: 'new' })
+  plan.steps.push({
+    kind: 'pull-request',
+    branch: prBranch,
+    base: branch,
+    title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
+    existing: existing && { number: existing.number, url: existing.url },
+  })
+  return { base, chartText, chart, plan, release, pullRequest: { decision: prDecision, body } }
+}
+
+/** The repository's GitHub API client, loaded and made on first use. */
+async function repoClient(run: Run): Promise<RepoClient> {
+  if (!run.repo) {
+    const { RepoClient } = await import('./github/repo.js')
+    run.repo = new RepoClient({
+      token: run.inputs.githubToken,
+      baseUrl: run.inputs.githubApiUrl,
+      repository: run.inputs.repository,
+      timeScale: run.inputs.timeScale,
+    })
+  }
+  return run.repo
+}
+
+/**
+ * commit-mode pull-request: commits the update on the base branch's tip in a worktree, pushes it to
+ * the pull request's branch (with a lease: a concurrent push is never overwritten blindly; not at
+ * all when the branch already holds the same change), then opens the pull request or updates the
+ * open one's title and body when they changed. Labels are added when missing; reviewers are
+ * requested when the pull request is opened.
+ */
+async function applyPullRequest(run: Run, obs: Observation, step: Extract<Step, { kind: 'pull-request' }>): Promise<void> {
+  const { git, report, inputs, chartFile } = run
+  const update = obs.plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')!
+  const lint = obs.plan.steps.find((s) => s.kind === 'lint' && s.source === 'new')
+  const repo = await repoClient(run)
+  const dir = run.scratch.dir('chart-pull-request-')
+  const worktree = await git.addWorktree(dir, obs.base)
+  try {
+    await writeFile(join(dir, chartFile), setChartVersions(obs.chartText, update.to, chartFile))
+    const message = formatTemplate(inputs.commitMessage, {
+      version: update.to.version,
+      'app-version': update.to.appVersion,
+      name: obs.chart.name,
+    })
+    const commit = await worktree.commit([chartFile], message)
+    const tip = await git.remoteBranchTip(step.branch)
+    const same = tip !== undefined && (await git.sameChange(tip, step.branch, obs.base, commit))
+    if (same) {
+      core.info(`${step.branch} already holds this update on top of ${obs.base.slice(0, 12)} (${tip.slice(0, 12)}); not pushed again`)
+    } else {
+      if (lint) core.info(await run.helm.lint(join(dir, run.chartRel)))
+      const res = await git.forcePushBranch(commit, step.branch, tip)
+      if (!res.ok) {
+        throw new ActionError(
+          `pushing the update to ${step.branch} was rejected (another run may have pushed it meanwhile, or the token lacks contents: ` +
+            `write); the next run will try again:\n${res.stderr}`,
+        )
+      }
+      core.info(`pushed ${commit.slice(0, 12)} to ${step.branch} (on top of ${obs.base.slice(0, 12)})`)
+      report.done.push(update, ...(lint ? [lint] : []))
+    }
+    const body = obs.pullRequest!.body
+    const decision = obs.pullRequest!.decision
+    let pr: PullRequest
+    let status: 'opened' | 'updated' | 'unchanged'
+    if (decision.kind === 'update') {
+      pr = decision.pullRequest
+      status = same ? 'unchanged' : 'updated'
+      if (pr.title !== step.title || pr.body !== body) {
+        pr = await repo.updatePullRequest(pr.number, { title: step.title, body })
+        status = 'updated'
+      }
+    } else {
+      pr = await repo.createPullRequest({ head: step.branch, base: step.base, title: step.title, body })
+      status = 'opened'
+      await repo.requestReviewers(pr.number, inputs.pullRequestReviewers)
+    }
+    const missing = inputs.pullRequestLabels.filter((l) => !pr.labels.includes(l))
+    await repo.addLabels(pr.number, missing)
+    core.info(`pull request #${pr.number} ${status === 'unchanged' ? 'is up to date' : status}: ${pr.url}`)
+    if (status !== 'unchanged') report.done.push(step)
+    else report.facts.push(`pull request #${pr.number} already proposes appVersion ${update.to.appVersion} (${pr.url})`)
+    report.pullRequest = { number: pr.number, url: pr.url, ...update.to, status }
+  } finally {
+    await git.removeWorktree(dir)
+  }
 }
 
 /**

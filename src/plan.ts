@@ -114,6 +114,16 @@ export type Step =
   | { kind: 'commit'; branch: string; message: string }
   | { kind: 'tag'; tag: string; commit: CommitRef }
   | { kind: 'publish'; chartRef: string; version: string; source: CommitRef }
+  | {
+      kind: 'pull-request'
+      /** The head branch the update is committed to. */
+      branch: string
+      /** The branch the pull request targets. */
+      base: string
+      title: string
+      /** The open pull request this run updates; undefined when it opens one. */
+      existing?: { number: number; url: string }
+    }
 
 /** Observed state of the release for one chart version. */
 export interface ReleaseState {
@@ -202,5 +212,9 @@ export function describeStep(step: Step): string {
       return `create tag ${step.tag} at ${at(step.commit)} and push it`
     case 'publish':
       return `helm package and helm push ${step.chartRef} (from ${at(step.source)})`
+    case 'pull-request':
+      return step.existing
+        ? `push the update to ${step.branch} and update pull request #${step.existing.number} (${step.existing.url})`
+        : `push the update to ${step.branch} and open a pull request into ${step.base}: "${step.title}"`
   }
 }

@@ -29,6 +29,8 @@ export interface RunReport {
   warnings: string[]
   prune?: PruneReport
   commit?: string
+  /** commit-mode pull-request: the pull request for the update, and what this run did with it. */
+  pullRequest?: { number?: number; url?: string; appVersion: string; version: string; status: 'opened' | 'updated' | 'unchanged' | 'held' }
 }
 
 /** Counts the prune stage reports (see src/github/prune.ts). */
@@ -67,6 +69,10 @@ export function writeOutputs(report: RunReport): void {
   core.setOutput('chart-digest', report.chartDigest ?? '')
   core.setOutput('pushed', String(report.pushed))
   core.setOutput('pruned', String(report.prune?.deleted ?? 0))
+  // A pull request closed unmerged (held) is not the run's pull request: the outputs name an open one only.
+  const pr = report.pullRequest?.status === 'held' ? undefined : report.pullRequest
+  core.setOutput('pull-request-number', pr?.number === undefined ? '' : String(pr.number))
+  core.setOutput('pull-request-url', pr?.url ?? '')
 }
 
 /** Writes the job summary. Safe to call when `GITHUB_STEP_SUMMARY` is unset (then it does nothing). */
@@ -109,6 +115,17 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
   if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
   if (report.chartDigest) rows.push(['Digest', code(report.chartDigest)])
   if (report.chartRef) rows.push(['Pushed by this run', report.pushed ? 'yes' : 'no'])
+  if (report.pullRequest) {
+    const pr = report.pullRequest
+    const link = pr.url ? `<a href="${escape(pr.url)}">#${pr.number}</a>` : 'none'
+    const what = {
+      opened: 'opened by this run',
+      updated: 'updated by this run',
+      unchanged: 'already up to date',
+      held: 'closed without merging; waiting for a newer upstream version',
+    }[pr.status]
+    rows.push(['Pull request', `${link}: ${code(pr.appVersion)}, chart ${code(pr.version)} (${what})`])
+  }
   if (rows.length) {
     s.addTable([
       [

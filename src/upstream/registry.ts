@@ -53,7 +53,13 @@ export interface OciManifest {
   manifests?: { digest: string; mediaType?: string }[]
   /** Referrer: the manifest this one refers to (a signature's or attestation's subject). */
   subject?: { digest: string }
+  /** Image manifest: the image's configuration blob. */
+  config?: { digest: string; mediaType?: string }
+  annotations?: Record<string, string>
 }
+
+/** The annotation and label that name an image's source repository (image-spec, "Pre-Defined Annotation Keys"). */
+export const SOURCE_ANNOTATION = 'org.opencontainers.image.source'
 
 /** True for an image index or a Docker manifest list. */
 export function isIndexMediaType(mediaType: string | undefined): boolean {
@@ -253,6 +259,46 @@ export class RegistryClient {
       throw new RegistryError(`${this.name}: GET ${new URL(url).pathname} answered HTTP 200 with JSON that is not a manifest`, 200)
     }
     return { mediaType: res.headers.get('content-type') ?? manifest.mediaType, manifest }
+  }
+
+  /**
+   * The repository an image says it is built from: `org.opencontainers.image.source`, read from the
+   * manifest's (or index's) annotations, else from the labels of the image configuration
+   * (`GET /v2/<name>/blobs/<config digest>`; image-spec "Image Configuration", `config.Labels`). For
+   * an index, the first child manifest that is not an attestation (platform `unknown/unknown`) is
+   * read. Two to four requests; only an update's pull request asks.
+   *
+   * @returns the URL, or undefined when the image names none or cannot be read (never throws: the
+   *   link is a courtesy of the pull request's text, not a reason to fail the run).
+   */
+  async imageSource(reference: string): Promise<string | undefined> {
+    try {
+      let found = await this.getManifest(reference)
+      for (let depth = 0; found && depth < 2; depth++) {
+        const { manifest, mediaType } = found
+        const annotated = manifest.annotations?.[SOURCE_ANNOTATION]
+        if (annotated) return annotated
+        if (isIndexMediaType(mediaType)) {
+          const children = (manifest.manifests ?? []) as { digest: string; platform?: { os?: string } }[]
+          const child = children.find((m) => m.platform?.os !== 'unknown')
+          found = child ? await this.getManifest(child.digest) : undefined
+          continue
+        }
+        if (!manifest.config?.digest) return undefined
+        const url = `${this.base}/v2/${this.ref.repository}/blobs/${manifest.config.digest}`
+        const res = await this.request('GET', url, {})
+        if (res.status !== 200) {
+          await res.body?.cancel()
+          return undefined
+        }
+        const config = await this.readJson<{ config?: { Labels?: Record<string, string> } }>(res, url)
+        const label = config?.config?.Labels?.[SOURCE_ANNOTATION]
+        return typeof label === 'string' && label ? label : undefined
+      }
+    } catch (error) {
+      core.debug(`${this.name}: could not read the source of ${reference}: ${(error as Error).message}`)
+    }
+    return undefined
   }
 
   /**

@@ -13,6 +13,14 @@ import { freePort } from './registry.js'
  *   DELETE /{orgs|users}/{owner}/packages/container/{package_name}/versions/{id}
  *   DELETE /{orgs|users}/{owner}/packages/container/{package_name}
  *
+ * and the ones pull-request mode uses (see {@link GitHubApiDouble.linkRepository}):
+ *
+ *   GET    /repos/{owner}/{repo}/pulls            (head, base, state, sort=created, direction, per_page)
+ *   POST   /repos/{owner}/{repo}/pulls            (201; 422 when the head branch is missing or already has an open one)
+ *   PATCH  /repos/{owner}/{repo}/pulls/{pull_number}
+ *   POST   /repos/{owner}/{repo}/issues/{issue_number}/labels
+ *   POST   /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
+ *
  * It keeps versions newest first as GitHub does, paginates with `Link` (`next`, `last`, `prev`,
  * `first`), answers with `x-ratelimit-*` headers, enforces a primary budget (403 "API rate limit
  * exceeded", remaining 0) and a secondary limit in points per minute (GET 1, DELETE 5; 403 "You have
@@ -114,6 +122,71 @@ export interface StoredVersion {
   downloads?: number
 }
 
+/** A pull request as the double stores it. */
+export interface StoredPullRequest {
+  number: number
+  title: string
+  body: string
+  head: string
+  base: string
+  state: 'open' | 'closed'
+  mergedAt: string | null
+  closedAt: string | null
+  createdAt: string
+  updatedAt: string
+  labels: string[]
+  reviewers: string[]
+  teamReviewers: string[]
+}
+
+/** GitHub's 403 when workflows may not open pull requests in the repository (danielroe/uppt#11 quotes the body). */
+export const ACTIONS_MAY_NOT_CREATE_PULL_REQUESTS = 'GitHub Actions is not permitted to create or approve pull requests.'
+
+type Schema = {
+  type?: string | string[]
+  format?: string
+  enum?: unknown[]
+  nullable?: boolean
+  required?: string[]
+  properties?: Record<string, Schema>
+  anyOf?: Schema[]
+  oneOf?: Schema[]
+  allOf?: Schema[]
+}
+
+/**
+ * The smallest value of `schema` with every required property: for the boilerplate parts of GitHub's
+ * objects (a repository has 73 required fields, all URLs and flags) that nothing here reads. Every
+ * field a test or the action reads is set by hand over it, and the whole answer is validated.
+ */
+function fill(schema: Schema): unknown {
+  if (schema.allOf) return Object.assign({}, ...schema.allOf.map((s) => fill(s) as object))
+  const choice = schema.anyOf?.[0] ?? schema.oneOf?.[0]
+  if (choice) return fill(choice)
+  if (schema.nullable) return null
+  const type = Array.isArray(schema.type) ? (schema.type.includes('null') ? 'null' : schema.type[0]) : schema.type
+  if (schema.enum) return schema.enum[0]
+  switch (type) {
+    case 'null':
+      return null
+    case 'string':
+      return schema.format === 'date-time' ? '2026-01-01T00:00:00Z' : schema.format?.startsWith('uri') ? 'https://api.github.com/' : 'x'
+    case 'integer':
+    case 'number':
+      return 1
+    case 'boolean':
+      return false
+    case 'array':
+      return []
+    default:
+      return Object.fromEntries((schema.required ?? []).map((k) => [k, fill(schema.properties?.[k] ?? {})]))
+  }
+}
+
+const PULL_SCHEMA = spec.paths['/repos/{owner}/{repo}/pulls'].post.responses['201'].content!['application/json'].schema as Schema
+/** A `repository` of GitHub's JSON, boilerplate filled (see {@link fill}). */
+const REPOSITORY_FILL = fill(PULL_SCHEMA.properties!.head.properties!.repo) as Record<string, unknown>
+
 /** A fault outside GitHub's behaviour: the next matching request gets this raw answer. */
 export interface ApiFault {
   method?: string
@@ -158,6 +231,13 @@ export class GitHubApiDouble {
   private server?: Server
   private nextId = 1_000_000
   url = ''
+  /** Pull requests by repository (`owner/repo`), in creation order. */
+  readonly pulls = new Map<string, StoredPullRequest[]>()
+  /** Repositories that pull requests may be opened in: the tip of a branch, or undefined when it has none. */
+  private readonly repositories = new Map<string, (branch: string) => string | undefined>()
+  /** Answer pull request creation with GitHub's 403 for repositories that do not let workflows open them. */
+  refuseWorkflowPullRequests = false
+  private nextPullNumber = 1
 
   constructor(private readonly options: ApiDoubleOptions = {}) {
     this.remaining = options.primaryLimit ?? 5000
@@ -195,6 +275,32 @@ export class GitHubApiDouble {
   /** True when the package still exists (a package DELETE removes it). */
   hasPackage(owner: string, name: string): boolean {
     return this.packages.has(`${owner}/${name}`)
+  }
+
+  /**
+   * Makes `owner/repo` a repository of the double, whose branches are read through `tip` (the test's
+   * git remote): GitHub refuses a pull request whose head branch does not exist, and reports the
+   * head's commit.
+   */
+  linkRepository(repository: string, tip: (branch: string) => string | undefined): void {
+    this.repositories.set(repository, tip)
+    if (!this.pulls.has(repository)) this.pulls.set(repository, [])
+  }
+
+  /** Merges pull request `number` as GitHub's merge button does (the test moves the base branch itself). */
+  mergePullRequest(repository: string, number: number): void {
+    const pr = this.pulls.get(repository)?.find((p) => p.number === number)
+    if (!pr || pr.state !== 'open') throw new Error(`no open pull request #${number} in ${repository}`)
+    pr.state = 'closed'
+    pr.mergedAt = pr.closedAt = pr.updatedAt = new Date().toISOString()
+  }
+
+  /** Closes pull request `number` without merging it. */
+  closePullRequest(repository: string, number: number): void {
+    const pr = this.pulls.get(repository)?.find((p) => p.number === number)
+    if (!pr || pr.state !== 'open') throw new Error(`no open pull request #${number} in ${repository}`)
+    pr.state = 'closed'
+    pr.closedAt = pr.updatedAt = new Date().toISOString()
   }
 
   /** Adds a package with versions; `versions` in any order (stored newest first). Packages are public unless said otherwise. */
@@ -288,7 +394,9 @@ export class GitHubApiDouble {
   }
 
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    for await (const _ of req) void _
+    const chunks: Buffer[] = []
+    for await (const chunk of req) chunks.push(chunk as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs))
     const url = new URL(req.url ?? '/', this.url)
     const method = req.method ?? 'GET'
@@ -296,16 +404,20 @@ export class GitHubApiDouble {
     const list = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions$/.exec(url.pathname)
     const del = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)\/versions\/(\d+)$/.exec(url.pathname)
     const pkg = /^\/(orgs|users)\/([^/]+)\/packages\/container\/([^/]+)$/.exec(url.pathname)
-    const template = user
-      ? '/users/{username}'
-      : list
-        ? `/${list[1]}/{${list[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions`
-        : del
-          ? `/${del[1]}/{${del[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions/{package_version_id}`
-          : pkg
-            ? `/${pkg[1]}/{${pkg[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}`
-            : ''
-    if (!template || (user && method !== 'GET') || (list && method !== 'GET') || ((del || pkg) && method !== 'DELETE')) {
+    const repoRoute = repoRouteOf(method, url.pathname)
+    const template = repoRoute
+      ? repoRoute.template
+      : user
+        ? '/users/{username}'
+        : list
+          ? `/${list[1]}/{${list[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions`
+          : del
+            ? `/${del[1]}/{${del[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}/versions/{package_version_id}`
+            : pkg
+              ? `/${pkg[1]}/{${pkg[1] === 'orgs' ? 'org' : 'username'}}/packages/{package_type}/{package_name}`
+              : ''
+    const wrongMethod = repoRoute ? !repoRoute.allowed : user || list ? method !== 'GET' : (del || pkg) && method !== 'DELETE'
+    if (!template || wrongMethod) {
       this.log.push({ method, path: url.pathname, status: 404 })
       this.violations.push(`${method} ${url.pathname}: not an endpoint the double serves`)
       res.writeHead(404).end()
@@ -356,6 +468,7 @@ export class GitHubApiDouble {
       return this.send(req, res, template, 502, { message: 'Server Error' })
     }
 
+    if (repoRoute) return this.answerRepository(req, res, repoRoute, url, text)
     if (user) {
       const login = decodeURIComponent(user[1])
       const type = this.owners.get(login)
@@ -429,6 +542,270 @@ export class GitHubApiDouble {
     versions.splice(at, 1)
     return this.send(req, res, template, 204, undefined)
   }
+  private pullJson(repository: string, pr: StoredPullRequest, tip: (branch: string) => string | undefined) {
+    const [owner, name] = repository.split('/')
+    const api = `https://api.github.com/repos/${repository}`
+    const html = `https://github.com/${repository}/pull/${pr.number}`
+    const repo = { ...REPOSITORY_FILL, name, full_name: repository, owner: { ...(REPOSITORY_FILL.owner as object), login: owner } }
+    const user = { ...(fill(PULL_SCHEMA.properties!.user) as object), login: 'github-actions[bot]', type: 'Bot' }
+    const ref = (branch: string) => ({ label: `${owner}:${branch}`, ref: branch, sha: tip(branch) ?? '0'.repeat(40), user, repo })
+    const link = (href: string) => ({ href })
+    return {
+      url: `${api}/pulls/${pr.number}`,
+      id: 7_000_000 + pr.number,
+      node_id: `PR_${pr.number}`,
+      html_url: html,
+      diff_url: `${html}.diff`,
+      patch_url: `${html}.patch`,
+      issue_url: `${api}/issues/${pr.number}`,
+      commits_url: `${api}/pulls/${pr.number}/commits`,
+      review_comments_url: `${api}/pulls/${pr.number}/comments`,
+      review_comment_url: `${api}/pulls/comments{/number}`,
+      comments_url: `${api}/issues/${pr.number}/comments`,
+      statuses_url: `${api}/statuses/${tip(pr.head) ?? '0'.repeat(40)}`,
+      number: pr.number,
+      state: pr.state,
+      locked: false,
+      title: pr.title,
+      user,
+      body: pr.body,
+      // pull-request(-simple) declares a label's description a string; the labels endpoint allows null.
+      labels: pr.labels.map((l, i) => ({
+        id: 100 + i,
+        node_id: `LA_${i}`,
+        url: `${api}/labels/${encodeURIComponent(l)}`,
+        name: l,
+        description: '',
+        color: 'ededed',
+        default: false,
+      })),
+      milestone: null,
+      active_lock_reason: null,
+      created_at: pr.createdAt,
+      updated_at: pr.updatedAt,
+      closed_at: pr.closedAt,
+      merged_at: pr.mergedAt,
+      merge_commit_sha: null,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: pr.reviewers.map((login) => ({ ...user, login, type: 'User' })),
+      requested_teams: [],
+      head: ref(pr.head),
+      base: ref(pr.base),
+      _links: {
+        self: link(`${api}/pulls/${pr.number}`),
+        html: link(html),
+        issue: link(`${api}/issues/${pr.number}`),
+        comments: link(`${api}/issues/${pr.number}/comments`),
+        review_comments: link(`${api}/pulls/${pr.number}/comments`),
+        review_comment: link(`${api}/pulls/comments{/number}`),
+        commits: link(`${api}/pulls/${pr.number}/commits`),
+        statuses: link(`${api}/statuses/${tip(pr.head) ?? '0'.repeat(40)}`),
+      },
+      author_association: 'NONE',
+      auto_merge: null,
+      draft: false,
+    }
+  }
+
+  /** The full `pull-request` (create, update): the list's fields plus the counts and merge state. */
+  private fullPullJson(repository: string, pr: StoredPullRequest, tip: (branch: string) => string | undefined) {
+    return {
+      ...this.pullJson(repository, pr, tip),
+      merged: pr.mergedAt !== null,
+      mergeable: null,
+      rebaseable: null,
+      mergeable_state: 'unknown',
+      merged_by: null,
+      comments: 0,
+      review_comments: 0,
+      maintainer_can_modify: true,
+      commits: 1,
+      additions: 2,
+      deletions: 2,
+      changed_files: 1,
+    }
+  }
+
+  private answerRepository(req: IncomingMessage, res: ServerResponse, route: RepoRoute, url: URL, text: string): void {
+    const { template } = route
+    const repository = `${route.owner}/${route.repo}`
+    const tip = this.repositories.get(repository)
+    const pulls = this.pulls.get(repository)
+    const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/pulls/pulls', status: '404' }
+    if (!tip || !pulls) {
+      // Undeclared for pulls/list and pulls/update; GitHub answers 404 for a repository the token cannot see.
+      if (route.kind === 'list' || route.kind === 'update' || route.kind === 'create') {
+        this.log.push({ method: req.method ?? '', path: url.pathname, status: 404 })
+        res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(notFound))
+        return
+      }
+      return this.send(req, res, template, 404, notFound)
+    }
+    let input: Record<string, unknown>
+    try {
+      input = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+    } catch {
+      return this.send(req, res, template, 400, { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest' })
+    }
+    const now = new Date().toISOString()
+    const invalid = (errors: object[], anchor: string) =>
+      this.send(req, res, template, 422, {
+        message: 'Validation Failed',
+        errors,
+        documentation_url: `https://docs.github.com/rest/pulls/pulls#${anchor}`,
+        status: '422',
+      })
+    switch (route.kind) {
+      case 'list': {
+        const head = url.searchParams.get('head')
+        const base = url.searchParams.get('base')
+        const state = url.searchParams.get('state') ?? 'open'
+        const perPage = Math.min(Number(url.searchParams.get('per_page') ?? '30'), 100)
+        let found = pulls.filter(
+          (p) => (state === 'all' || p.state === state) && (!head || `${route.owner}:${p.head}` === head) && (!base || p.base === base),
+        )
+        // sort=created (the default), direction desc by default for created.
+        found = [...found].sort((a, b) => b.number - a.number)
+        if (url.searchParams.get('direction') === 'asc') found.reverse()
+        return this.send(
+          req,
+          res,
+          template,
+          200,
+          found.slice(0, perPage).map((p) => this.pullJson(repository, p, tip)),
+        )
+      }
+      case 'create': {
+        const head = String(input.head ?? '').replace(new RegExp(`^${route.owner}:`), '')
+        const base = String(input.base ?? '')
+        if (this.refuseWorkflowPullRequests) {
+          return this.send(req, res, template, 403, {
+            message: ACTIONS_MAY_NOT_CREATE_PULL_REQUESTS,
+            documentation_url: 'https://docs.github.com/rest/pulls/pulls#create-a-pull-request',
+            status: '403',
+          })
+        }
+        // gm3dmo/the-power#175 and stackitcloud/cloud-provider-stackit#10 quote these two 422 bodies.
+        if (!tip(head)) return invalid([{ resource: 'PullRequest', field: 'head', code: 'invalid' }], 'create-a-pull-request')
+        if (!tip(base)) return invalid([{ resource: 'PullRequest', field: 'base', code: 'invalid' }], 'create-a-pull-request')
+        if (pulls.some((p) => p.state === 'open' && p.head === head && p.base === base)) {
+          return invalid(
+            [{ resource: 'PullRequest', code: 'custom', message: `A pull request already exists for ${route.owner}:${head}.` }],
+            'create-a-pull-request',
+          )
+        }
+        const pr: StoredPullRequest = {
+          number: this.nextPullNumber++,
+          title: String(input.title ?? ''),
+          body: String(input.body ?? ''),
+          head,
+          base,
+          state: 'open',
+          mergedAt: null,
+          closedAt: null,
+          createdAt: now,
+          updatedAt: now,
+          labels: [],
+          reviewers: [],
+          teamReviewers: [],
+        }
+        pulls.push(pr)
+        return this.send(req, res, template, 201, this.fullPullJson(repository, pr, tip), {
+          location: `https://api.github.com/repos/${repository}/pulls/${pr.number}`,
+        })
+      }
+      default: {
+        const pr = pulls.find((p) => p.number === route.number)
+        if (!pr) {
+          if (route.kind === 'update') {
+            this.log.push({ method: req.method ?? '', path: url.pathname, status: 404 })
+            res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(notFound))
+            return
+          }
+          if (route.kind === 'labels') return this.send(req, res, template, 404, notFound)
+          return invalid([{ resource: 'PullRequest', code: 'not_found' }], 'request-reviewers-for-a-pull-request')
+        }
+        if (route.kind === 'update') {
+          if (typeof input.title === 'string') pr.title = input.title
+          if (typeof input.body === 'string') pr.body = input.body
+          pr.updatedAt = now
+          return this.send(req, res, template, 200, this.fullPullJson(repository, pr, tip))
+        }
+        if (route.kind === 'labels') {
+          for (const l of (input.labels as string[] | undefined) ?? []) if (!pr.labels.includes(l)) pr.labels.push(l)
+          return this.send(
+            req,
+            res,
+            template,
+            200,
+            pr.labels.map((l, i) => ({
+              id: 100 + i,
+              node_id: `LA_${i}`,
+              url: `https://api.github.com/repos/${repository}/labels/${encodeURIComponent(l)}`,
+              name: l,
+              description: null,
+              color: 'ededed',
+              default: false,
+            })),
+          )
+        }
+        for (const r of (input.reviewers as string[] | undefined) ?? []) if (!pr.reviewers.includes(r)) pr.reviewers.push(r)
+        for (const t of (input.team_reviewers as string[] | undefined) ?? []) if (!pr.teamReviewers.includes(t)) pr.teamReviewers.push(t)
+        return this.send(req, res, template, 201, this.pullJson(repository, pr, tip))
+      }
+    }
+  }
+}
+
+interface RepoRoute {
+  kind: 'list' | 'create' | 'update' | 'labels' | 'reviewers'
+  template: string
+  owner: string
+  repo: string
+  number?: number
+  /** False when the path is served but not with this method. */
+  allowed: boolean
+}
+
+/** The repository endpoint a request is for, or undefined. */
+function repoRouteOf(method: string, path: string): RepoRoute | undefined {
+  const base = /^\/repos\/([^/]+)\/([^/]+)(\/.*)$/.exec(path)
+  if (!base) return undefined
+  const [, owner, repo, rest] = base
+  let m: RegExpExecArray | null
+  if (rest === '/pulls') {
+    const kind = method === 'POST' ? 'create' : 'list'
+    return { kind, template: '/repos/{owner}/{repo}/pulls', owner, repo, allowed: method === 'GET' || method === 'POST' }
+  }
+  if ((m = /^\/pulls\/(\d+)$/.exec(rest)))
+    return {
+      kind: 'update',
+      template: '/repos/{owner}/{repo}/pulls/{pull_number}',
+      owner,
+      repo,
+      number: Number(m[1]),
+      allowed: method === 'PATCH',
+    }
+  if ((m = /^\/issues\/(\d+)\/labels$/.exec(rest)))
+    return {
+      kind: 'labels',
+      template: '/repos/{owner}/{repo}/issues/{issue_number}/labels',
+      owner,
+      repo,
+      number: Number(m[1]),
+      allowed: method === 'POST',
+    }
+  if ((m = /^\/pulls\/(\d+)\/requested_reviewers$/.exec(rest)))
+    return {
+      kind: 'reviewers',
+      template: '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
+      owner,
+      repo,
+      number: Number(m[1]),
+      allowed: method === 'POST',
+    }
+  return undefined
 }
 
 function userJson(login: string, type: 'User' | 'Organization') {

@@ -34,8 +34,8 @@ export interface TestRegistry {
   manifestRevisions(repository: string): string[]
   /** Requests the token service answered, by outcome. */
   tokenRequests: { anonymous: number; authenticated: number; refused: number }
-  /** Pushes a tiny image and tags it with each of `tags` (one manifest PUT per tag). */
-  seedTags(repository: string, tags: readonly string[]): Promise<void>
+  /** Pushes a tiny image and tags it with each of `tags` (one manifest PUT per tag); `labels` go into its configuration. */
+  seedTags(repository: string, tags: readonly string[], labels?: Record<string, string>): Promise<void>
   /** Tags of a repository, as the registry lists them (all pages). */
   listTags(repository: string): Promise<string[]>
   /** The OCI image manifest a tag points to, and its digest. */
@@ -244,8 +244,15 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
     },
     tokenRequests,
     adminToken,
-    async seedTags(repository, tags) {
-      const configBlob = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }))
+    async seedTags(repository, tags, labels) {
+      const configBlob = Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          ...(labels ? { config: { Labels: labels } } : {}),
+          rootfs: { type: 'layers', diff_ids: [] },
+        }),
+      )
       const layer = Buffer.from(`layer of ${repository}`)
       const configDigest = await pushBlob(repository, configBlob)
       const layerDigest = await pushBlob(repository, layer)
