@@ -318,6 +318,24 @@ export class Git {
     return { ok: res.exitCode === 0, stderr: `${res.stderr}\n${res.stdout}`.trim() }
   }
 
+  /**
+   * Commits reachable from `to` and not from `from` that touch `path`, newest first, at most 200:
+   * `git log --format=%H%x09%s [from..]to -- path`. Undefined when git cannot tell (a commit this
+   * clone lacks).
+   */
+  async commitsTouching(from: string | undefined, to: string, path: string): Promise<{ sha: string; subject: string }[] | undefined> {
+    const range = from ? `${from}..${to}` : to
+    const res = await this.git(['log', '-n', '200', '--format=%H%x09%s', range, '--', path], { allowFailure: true })
+    if (res.exitCode !== 0) return undefined
+    return res.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [sha, ...subject] = line.split('\t')
+        return { sha, subject: subject.join('\t') }
+      })
+  }
+
   /** The tags on origin (`git ls-remote --tags origin`) as tag name → commit id, peeled. */
   async remoteTags(): Promise<Map<string, string>> {
     return parseRefs((await this.transport(['ls-remote', '--tags', 'origin'])).stdout).tags

@@ -42,6 +42,10 @@ export interface Inputs {
   pullRequestLabels: string[]
   /** Reviewers requested when the pull request is opened: logins, or `org/team-slug`. */
   pullRequestReviewers: string[]
+  /** Make a GitHub Release for each release tag, with notes and the packaged chart attached. */
+  githubRelease: boolean
+  /** A workflow file (e.g. `deploy.yml`) sent `workflow_dispatch` after each release; empty for none. */
+  dispatchWorkflow: string
   plainHttp: boolean
   lint: boolean
   /** Chart registry credentials; undefined when no password is set. */
@@ -199,10 +203,20 @@ export function readInputs(): Inputs {
 
   const username = input('registry-username')
   const commitMode = oneOf<'push' | 'pull-request'>('commit-mode', ['push', 'pull-request'], 'push')
-  if (commitMode === 'pull-request' && mode === 'pipeline') {
-    if (!githubToken) throw new InputError('github-token', 'required with commit-mode pull-request (pull requests are opened with it)')
+  const githubRelease = bool('github-release')
+  const dispatchWorkflow = input('dispatch-workflow')
+  if (dispatchWorkflow && !/^[\w.-]+\.ya?ml$|^\d+$/.test(dispatchWorkflow)) {
+    throw new InputError('dispatch-workflow', `'${dispatchWorkflow}' is not a workflow file name (e.g. deploy.yml) or workflow id`)
+  }
+  const apiUsers = [
+    ...(commitMode === 'pull-request' ? ['commit-mode pull-request'] : []),
+    ...(githubRelease ? ['github-release'] : []),
+    ...(dispatchWorkflow ? ['dispatch-workflow'] : []),
+  ]
+  if (apiUsers.length && mode === 'pipeline') {
+    if (!githubToken) throw new InputError('github-token', `required with ${apiUsers.join(', ')} (the GitHub API is called with it)`)
     if (!/^[^/\s]+\/[^/\s]+$/.test(process.env.GITHUB_REPOSITORY ?? '')) {
-      throw new InputError('commit-mode', 'pull-request needs GITHUB_REPOSITORY (OWNER/REPO), which GitHub Actions sets')
+      throw new InputError(apiUsers[0].split(' ')[0], 'needs GITHUB_REPOSITORY (OWNER/REPO), which GitHub Actions sets')
     }
   }
   return {
@@ -222,6 +236,8 @@ export function readInputs(): Inputs {
     pullRequestBranch: template('pull-request-branch', 'chart-update/{name}'),
     pullRequestLabels: list('pull-request-labels'),
     pullRequestReviewers: list('pull-request-reviewers'),
+    githubRelease,
+    dispatchWorkflow,
     plainHttp: bool('plain-http'),
     lint: input('lint') === '' ? true : bool('lint'),
     registryCredentials: registryPassword ? { username: username || 'oauth2', password: registryPassword } : undefined,

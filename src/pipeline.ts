@@ -1,3 +1,4 @@
+import semver from 'semver'
 import * as core from '@actions/core'
 import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
@@ -17,7 +18,8 @@ import {
   type ReleaseState,
   type Step,
 } from './plan.js'
-import type { PullRequest, RepoClient } from './github/repo.js'
+import type { PullRequest, Release, RepoClient } from './github/repo.js'
+import { previousReleaseTag, releaseNotes } from './release-notes.js'
 import { decidePullRequest, pullRequestBody, type PullRequestDecision } from './pull-request.js'
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
@@ -61,8 +63,12 @@ interface Run {
   registries: Map<string, RegistryClient>
   /** The upstream image's registry client (its token is reused to read the image's source label). */
   upstream?: RegistryClient
-  /** The GitHub API client of the repository, made on first use (commit-mode pull-request). */
+  /** The GitHub API client of the repository, made on first use (pull requests, Releases, dispatch). */
   repo?: RepoClient
+  /** The chart archive this run packaged, for the Release. */
+  archive?: { version: string; path: string }
+  /** The tags on origin when the run planned (name → commit). */
+  tags?: Map<string, string>
 }
 
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
@@ -80,6 +86,8 @@ interface Observation {
   release: ReleaseState
   /** commit-mode pull-request with an update: the head branch's pull request state, and the body to give it. */
   pullRequest?: { decision: PullRequestDecision; body: string }
+  /** github-release: the tag's Release as observed (undefined when it has none). */
+  githubRelease?: Release
 }
 
 /**
@@ -187,6 +195,11 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
         const lint = plan.steps.find((s): s is Extract<Step, { kind: 'lint' }> => s.kind === 'lint' && s.source !== 'new')
         await core.group(`Package and push: ${step.chartRef}`, () => publish(run, step, resolve(step.source), lint, release, updated))
       }
+      if (step.kind === 'github-release') {
+        const source = resolve(release.releaseCommit)
+        await core.group(`GitHub Release: ${step.tag}`, () => applyGithubRelease(run, observation!, step, source, updated))
+      }
+      if (step.kind === 'dispatch') await core.group(`Dispatch: ${step.workflow}`, () => dispatch(run, step, release))
       if (step.kind === 'pull-request') await core.group(`Pull request: ${step.branch}`, () => applyPullRequest(run, observation!, step))
     }
   } finally {
@@ -392,7 +405,29 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     lint: inputs.lint,
     skippedVersions: skipped,
   })
-  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release }
+  run.tags = remoteTags
+  let githubRelease: Release | undefined
+  if (inputs.githubRelease) {
+    githubRelease = await (await repoClient(run)).releaseByTag(tag)
+    const asset = `${chart.name}-${version}.tgz`
+    const missing: ('release' | 'notes' | 'asset')[] = !githubRelease
+      ? ['release']
+      : [...(githubRelease.body.trim() ? [] : (['notes'] as const)), ...(githubRelease.assets.includes(asset) ? [] : (['asset'] as const))]
+    if (githubRelease) report.releaseUrl = githubRelease.url
+    if (missing.length) {
+      plan.steps.push({
+        kind: 'github-release',
+        tag,
+        version,
+        asset,
+        missing,
+        existing: githubRelease && { id: githubRelease.id, url: githubRelease.url },
+      })
+    } else report.facts.push(`the GitHub Release of ${tag} is complete (${githubRelease!.url})`)
+  }
+  const releasing = plan.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
+  if (inputs.dispatchWorkflow && releasing) plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag })
+  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release, githubRelease }
 
   // The proposal: the update step, its lint, and the pull request that carries them.
   const next = values(decision.version, decision.appVersion)
@@ -420,7 +455,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       `no new pull request until upstream has a newer version than that`
     core.notice(n)
     report.facts.push(n)
-    return { base, chartText, chart, plan, release, pullRequest: { decision: prDecision, body: '' } }
+    return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body: '' } }
   }
   const nextTag = formatTemplate(inputs.tagFormat, next)
   const source = await run.upstream?.imageSource(decision.appVersion)
@@ -444,7 +479,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
     existing: existing && { number: existing.number, url: existing.url },
   })
-  return { base, chartText, chart, plan, release, pullRequest: { decision: prDecision, body } }
+  return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body } }
 }
 
 /** The repository's GitHub API client, loaded and made on first use. */
@@ -668,6 +703,7 @@ async function publish(
     }
     // Stamped with the release commit's time, so any run packaging this commit makes the same archive.
     const archive = await helm.package(chartDir, await git.commitTime(source))
+    run.archive = { version: release.version, path: archive }
     core.info(`packaged ${basename(archive)}`)
     if (inputs.registryCredentials) await helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
     // Last look before writing: another run may have pushed this version since we observed.
@@ -686,4 +722,107 @@ async function publish(
   } finally {
     if (own) await git.removeWorktree(worktree.dir)
   }
+}
+
+/**
+ * Creates the GitHub Release of the tag, or completes it: notes when it has none, the packaged
+ * chart when it lacks it. The archive is the one this run pushed, or the chart packaged again at
+ * the release commit (reproducible: stamped with the commit's time).
+ */
+async function applyGithubRelease(
+  run: Run,
+  obs: Observation,
+  step: Extract<Step, { kind: 'github-release' }>,
+  source: string,
+  updated: Worktree | undefined,
+): Promise<void> {
+  const { git, report, inputs, chartFile } = run
+  const repo = await repoClient(run)
+  let current = obs.githubRelease
+  const needsNotes = step.missing.includes('release') || step.missing.includes('notes')
+  let notes = ''
+  if (needsNotes) {
+    const previous = previousReleaseTag(run.tags ?? new Map(), inputs.tagFormat, obs.chart.name, step.version)
+    await git.unshallow(run.branch)
+    const commits = await git.commitsTouching(previous?.commit, source, run.chartRel)
+    let previousAppVersion: string | undefined
+    if (previous) {
+      const text = (await git.showAt(previous.commit, chartFile))?.text
+      try {
+        previousAppVersion = text ? parseChart(text, chartFile).appVersion : undefined
+      } catch {
+        previousAppVersion = undefined
+      }
+    }
+    notes = releaseNotes({
+      name: obs.chart.name,
+      version: step.version,
+      appVersion: obs.release.appVersion,
+      image: report.image,
+      previous: previous && { tag: previous.tag, appVersion: previousAppVersion },
+      commits,
+      chartDir: run.chartRel,
+      ociRepo: inputs.ociRepo.url,
+      digest: report.chartDigest ?? (await chartClient(run, obs.chart.name).headManifest(chartVersionToTag(step.version)))?.digest,
+    })
+  }
+  if (!current) {
+    current = await repo.createRelease({
+      tag: step.tag,
+      name: `${obs.chart.name} ${step.version}`,
+      body: notes,
+      prerelease: semver.prerelease(step.version) !== null,
+    })
+    core.info(`created the GitHub Release of ${step.tag}: ${current.url}`)
+  } else if (needsNotes && !current.body.trim()) {
+    current = await repo.updateReleaseNotes(current.id, notes)
+    core.info(`filled in the notes of ${current.url}`)
+  }
+  if (!current.assets.includes(step.asset)) {
+    const archive = run.archive?.version === step.version ? run.archive.path : await packageAt(run, source, step.version, updated)
+    await repo.uploadAsset(current, step.asset, await readFile(archive), 'application/gzip')
+    core.info(`attached ${step.asset} to ${current.url}`)
+  }
+  report.releaseUrl = current.url
+  report.done.push(step)
+}
+
+/** Packages the chart as it is at `source`, for a Release whose chart was published by an earlier run. */
+async function packageAt(run: Run, source: string, version: string, updated: Worktree | undefined): Promise<string> {
+  const own = updated?.commit !== source
+  const dir = own ? run.scratch.dir('chart-release-') : updated!.dir
+  if (own) await run.git.addWorktree(dir, source)
+  try {
+    const chartDir = join(dir, run.chartRel)
+    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), run.chartFile)
+    if (onDisk.version !== version)
+      throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
+    const archive = await run.helm.package(chartDir, await run.git.commitTime(source))
+    run.archive = { version, path: archive }
+    core.info(`packaged ${basename(archive)} at ${source.slice(0, 12)} for the Release`)
+    return archive
+  } finally {
+    if (own) await run.git.removeWorktree(dir)
+  }
+}
+
+/**
+ * Starts `dispatch-workflow` on the branch with the release's coordinates as inputs (`chart`,
+ * `version`, `tag`, `digest`): what follows a release, since tags and Releases made with
+ * `GITHUB_TOKEN` start no workflow.
+ */
+async function dispatch(run: Run, step: Extract<Step, { kind: 'dispatch' }>, release: ReleaseState): Promise<void> {
+  const repo = await repoClient(run)
+  const inputs = { chart: release.name, version: release.version, tag: release.tag, digest: run.report.chartDigest ?? '' }
+  try {
+    await repo.dispatchWorkflow(step.workflow, step.ref, inputs)
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    throw new ActionError(
+      `${error.message}. The release of ${release.tag} is complete; the next runs will not send this dispatch again ` +
+        `(start the workflow by hand)`,
+    )
+  }
+  core.info(`started ${step.workflow} on ${step.ref} with ${JSON.stringify(inputs)}`)
+  run.report.done.push(step)
 }

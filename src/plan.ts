@@ -115,6 +115,18 @@ export type Step =
   | { kind: 'tag'; tag: string; commit: CommitRef }
   | { kind: 'publish'; chartRef: string; version: string; source: CommitRef }
   | {
+      kind: 'github-release'
+      tag: string
+      version: string
+      /** The packaged chart's file name, `<name>-<version>.tgz`. */
+      asset: string
+      /** What the Release lacks: all of it, its notes, or the chart. */
+      missing: ('release' | 'notes' | 'asset')[]
+      /** The Release of the tag, when there is one. */
+      existing?: { id: number; url: string }
+    }
+  | { kind: 'dispatch'; workflow: string; ref: string; tag: string }
+  | {
       kind: 'pull-request'
       /** The head branch the update is committed to. */
       branch: string
@@ -212,6 +224,14 @@ export function describeStep(step: Step): string {
       return `create tag ${step.tag} at ${at(step.commit)} and push it`
     case 'publish':
       return `helm package and helm push ${step.chartRef} (from ${at(step.source)})`
+    case 'github-release':
+      return step.missing.includes('release')
+        ? `create the GitHub Release of ${step.tag} with notes and ${step.asset} attached`
+        : `complete the GitHub Release of ${step.tag} (${step.existing?.url}): add ${step.missing
+            .map((m) => (m === 'notes' ? 'the notes' : step.asset))
+            .join(' and ')}`
+    case 'dispatch':
+      return `start workflow ${step.workflow} on ${step.ref} (workflow_dispatch) for ${step.tag}`
     case 'pull-request':
       return step.existing
         ? `push the update to ${step.branch} and update pull request #${step.existing.number} (${step.existing.url})`

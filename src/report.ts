@@ -29,6 +29,8 @@ export interface RunReport {
   warnings: string[]
   prune?: PruneReport
   commit?: string
+  /** The GitHub Release of the tag (github-release). */
+  releaseUrl?: string
   /** commit-mode pull-request: the pull request for the update, and what this run did with it. */
   pullRequest?: { number?: number; url?: string; appVersion: string; version: string; status: 'opened' | 'updated' | 'unchanged' | 'held' }
 }
@@ -69,6 +71,7 @@ export function writeOutputs(report: RunReport): void {
   core.setOutput('chart-digest', report.chartDigest ?? '')
   core.setOutput('pushed', String(report.pushed))
   core.setOutput('pruned', String(report.prune?.deleted ?? 0))
+  core.setOutput('release-url', report.releaseUrl ?? '')
   // A pull request closed unmerged (held) is not the run's pull request: the outputs name an open one only.
   const pr = report.pullRequest?.status === 'held' ? undefined : report.pullRequest
   core.setOutput('pull-request-number', pr?.number === undefined ? '' : String(pr.number))
@@ -115,6 +118,7 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
   if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
   if (report.chartDigest) rows.push(['Digest', code(report.chartDigest)])
   if (report.chartRef) rows.push(['Pushed by this run', report.pushed ? 'yes' : 'no'])
+  if (report.releaseUrl) rows.push(['GitHub Release', `<a href="${escape(report.releaseUrl)}">${escape(report.releaseUrl)}</a>`])
   if (report.pullRequest) {
     const pr = report.pullRequest
     const link = pr.url ? `<a href="${escape(pr.url)}">#${pr.number}</a>` : 'none'

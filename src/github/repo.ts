@@ -5,8 +5,9 @@ import { GitHubApiError } from '../errors.js'
 
 /**
  * The GitHub REST API for the repository the workflow runs in (API version 2022-11-28): its pull
- * requests ("Pulls" REST docs). Loaded only by a run that needs it (`await import`), as the
- * Packages client is.
+ * requests ("Pulls"), Releases and their assets ("Releases", "Release assets"), and workflow
+ * dispatch ("Workflows"). Loaded only by a run that needs it (`await import`), as the Packages
+ * client is.
  *
  * Request policy: Octokit's retry plugin (5xx, 3 retries) and throttling plugin (GitHub's primary
  * and secondary rate limits: a refused request waits for `retry-after` and is tried again, at most
@@ -28,6 +29,30 @@ export interface PullRequest {
   /** The head commit. */
   headSha: string
   labels: string[]
+}
+
+/** A GitHub Release, as far as the pipeline reads it. */
+export interface Release {
+  id: number
+  url: string
+  tag: string
+  body: string
+  /** The RFC 6570 template assets are uploaded to (`https://uploads.github.com/…/assets{?name,label}`). */
+  uploadUrl: string
+  /** Asset names. */
+  assets: string[]
+}
+
+function toRelease(raw: unknown): Release {
+  const r = raw as { id: number; html_url: string; tag_name: string; body?: string | null; upload_url: string; assets?: { name: string }[] }
+  return {
+    id: r.id,
+    url: r.html_url,
+    tag: r.tag_name,
+    body: r.body ?? '',
+    uploadUrl: r.upload_url,
+    assets: (r.assets ?? []).map((a) => a.name),
+  }
 }
 
 export interface RepoClientOptions {
@@ -126,8 +151,8 @@ export class RepoClient {
     }
     if (status === 403 || status === 404) {
       throw new GitHubApiError(
-        `could not ${action} in ${this.label}: ${message} (HTTP ${status}); the token needs contents: write and pull-requests: write ` +
-          `(permissions: in the workflow)`,
+        `could not ${action} in ${this.label}: ${message} (HTTP ${status}); the token needs contents: write (and pull-requests: ` +
+          `write for pull requests, actions: write for dispatch-workflow) in the workflow's permissions`,
         status,
       )
     }
@@ -233,6 +258,113 @@ export class RepoClient {
       })
     } catch (error) {
       this.fail(error, `request reviews on pull request #${number}`)
+    }
+  }
+
+  /** The Release of `tag`: `GET /repos/{owner}/{repo}/releases/tags/{tag}` (200), or undefined (404). */
+  async releaseByTag(tag: string): Promise<Release | undefined> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/releases/tags/{tag}', { owner: this.owner, repo: this.repo, tag })
+      return toRelease(res.data)
+    } catch (error) {
+      if ((error as HttpError).status === 404) return undefined
+      this.fail(error, `read the release of tag ${tag}`)
+    }
+  }
+
+  /**
+   * Creates the Release of an existing tag: `POST /repos/{owner}/{repo}/releases` (201). When
+   * GitHub answers 422 because the tag has a Release by now (`already_exists`: a concurrent run),
+   * that one is returned.
+   */
+  async createRelease(p: { tag: string; name: string; body: string; prerelease: boolean }): Promise<Release> {
+    try {
+      const res = await this.octokit.request('POST /repos/{owner}/{repo}/releases', {
+        owner: this.owner,
+        repo: this.repo,
+        tag_name: p.tag,
+        name: p.name,
+        body: p.body,
+        draft: false,
+        prerelease: p.prerelease,
+      })
+      return toRelease(res.data)
+    } catch (error) {
+      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) {
+        const existing = await this.releaseByTag(p.tag)
+        if (existing) return existing
+      }
+      this.fail(error, `create the release of tag ${p.tag}`)
+    }
+  }
+
+  /** Sets a Release's notes: `PATCH /repos/{owner}/{repo}/releases/{release_id}` (200). */
+  async updateReleaseNotes(id: number, body: string): Promise<Release> {
+    try {
+      const res = await this.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', {
+        owner: this.owner,
+        repo: this.repo,
+        release_id: id,
+        body,
+      })
+      return toRelease(res.data)
+    } catch (error) {
+      this.fail(error, `update release ${id}`)
+    }
+  }
+
+  /**
+   * Uploads a file to a Release: `POST {upload_url}?name=…` ("Upload a release asset", 201; the
+   * host is the one `upload_url` names, uploads.github.com on github.com). An asset of that name
+   * that exists by now (422 `already_exists`, a concurrent run) counts as done.
+   */
+  async uploadAsset(release: Release, name: string, data: Buffer, contentType: string): Promise<void> {
+    try {
+      await this.octokit.request({
+        method: 'POST',
+        url: release.uploadUrl,
+        name,
+        data,
+        headers: { 'content-type': contentType },
+      })
+    } catch (error) {
+      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) return
+      this.fail(error, `upload ${name} to the release of ${release.tag}`)
+    }
+  }
+
+  /**
+   * Starts a workflow: `POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches`
+   * (204) with `ref` and `inputs` (strings; at most 25). `GITHUB_TOKEN` may do this with
+   * `actions: write`; it is the documented exception to "events made with GITHUB_TOKEN start no
+   * workflow".
+   */
+  async dispatchWorkflow(workflow: string, ref: string, inputs: Record<string, string>): Promise<void> {
+    try {
+      await this.octokit.request('POST /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches', {
+        owner: this.owner,
+        repo: this.repo,
+        workflow_id: workflow,
+        ref,
+        inputs,
+      })
+    } catch (error) {
+      const e = error as HttpError
+      if (e.status === 404) {
+        throw new GitHubApiError(
+          `could not start workflow ${workflow} in ${this.label}: not found (HTTP 404); dispatch-workflow must be a file name under ` +
+            `.github/workflows on ${ref} (e.g. deploy.yml), and the token needs actions: write`,
+          404,
+        )
+      }
+      if (e.status === 422) {
+        throw new GitHubApiError(
+          `could not start workflow ${workflow} in ${this.label}: ${(e.message ?? '').trim()} (HTTP 422); the workflow needs an ` +
+            `on.workflow_dispatch trigger with the inputs ${Object.keys(inputs).join(', ')}`,
+          422,
+        )
+      }
+      this.fail(error, `start workflow ${workflow}`)
     }
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createRequire } from 'node:module'
 import { Ajv, type ValidateFunction } from 'ajv'
@@ -20,6 +21,14 @@ import { freePort } from './registry.js'
  *   PATCH  /repos/{owner}/{repo}/pulls/{pull_number}
  *   POST   /repos/{owner}/{repo}/issues/{issue_number}/labels
  *   POST   /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers
+ *
+ * the Release endpoints (`github-release`) and workflow dispatch (`dispatch-workflow`):
+ *
+ *   GET    /repos/{owner}/{repo}/releases/tags/{tag}
+ *   POST   /repos/{owner}/{repo}/releases                      (422 already_exists for a tag that has one)
+ *   PATCH  /repos/{owner}/{repo}/releases/{release_id}
+ *   POST   /repos/{owner}/{repo}/releases/{release_id}/assets?name=   (the `upload_url` host; 422 already_exists)
+ *   POST   /repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches   (204; 404; 422 for undeclared inputs)
  *
  * It keeps versions newest first as GitHub does, paginates with `Link` (`next`, `last`, `prev`,
  * `first`), answers with `x-ratelimit-*` headers, enforces a primary budget (403 "API rate limit
@@ -85,6 +94,21 @@ const UNDECLARED_400: Record<string, string[]> = {
   'packages/delete-package-for-user': [HIGH_DOWNLOADS_PACKAGE],
 }
 
+/**
+ * Other documented or observed answers the description leaves out, by operation. Workflow dispatch
+ * declares only 200 and 204, but GitHub answers 422 "Unexpected inputs provided: [...]" for inputs
+ * the workflow does not declare (benc-uk/workflow-dispatch#80, peter-evans/slash-command-dispatch#115),
+ * 422 "No ref found for: <ref>" for a missing branch, and 404 "Not Found" for a workflow file that does
+ * not exist (as for any resource the token cannot see).
+ */
+const UNDECLARED: Record<string, { status: number; message: RegExp }[]> = {
+  'actions/create-workflow-dispatch': [
+    { status: 422, message: /^Unexpected inputs provided: \[.*\]$/ },
+    { status: 422, message: /^No ref found for: / },
+    { status: 404, message: /^Not Found$/ },
+  ],
+}
+
 const ajv = addFormats(new Ajv({ strict: false, allErrors: true }))
 const validators = new Map<string, ValidateFunction>()
 
@@ -99,6 +123,10 @@ export function validateResponse(method: string, pathTemplate: string, status: n
   if (!response && status === 400 && UNDECLARED_400[op.operationId]?.includes((body as { message?: string })?.message ?? '')) {
     response = { content: { 'application/json': { schema: BASIC_ERROR } } }
   }
+  const undeclared = UNDECLARED[op.operationId]?.find(
+    (u) => u.status === status && u.message.test((body as { message?: string })?.message ?? ''),
+  )
+  if (!response && undeclared) response = { content: { 'application/json': { schema: BASIC_ERROR } } }
   if (!response) return [`${op.operationId}: status ${status} is not declared (declared: ${Object.keys(op.responses).join(', ')})`]
   const schema = response.content?.['application/json']?.schema
   if (!schema) return body === undefined ? [] : [`${op.operationId} ${status}: declares no body, but one was sent`]
@@ -137,6 +165,17 @@ export interface StoredPullRequest {
   labels: string[]
   reviewers: string[]
   teamReviewers: string[]
+}
+
+/** A Release as the double stores it. */
+export interface StoredRelease {
+  id: number
+  tag: string
+  name: string
+  body: string
+  prerelease: boolean
+  createdAt: string
+  assets: { id: number; name: string; contentType: string; data: Buffer }[]
 }
 
 /** GitHub's 403 when workflows may not open pull requests in the repository (danielroe/uppt#11 quotes the body). */
@@ -183,6 +222,7 @@ function fill(schema: Schema): unknown {
   }
 }
 
+const RELEASE_SCHEMA = spec.paths['/repos/{owner}/{repo}/releases'].post.responses['201'].content!['application/json'].schema as Schema
 const PULL_SCHEMA = spec.paths['/repos/{owner}/{repo}/pulls'].post.responses['201'].content!['application/json'].schema as Schema
 /** A `repository` of GitHub's JSON, boilerplate filled (see {@link fill}). */
 const REPOSITORY_FILL = fill(PULL_SCHEMA.properties!.head.properties!.repo) as Record<string, unknown>
@@ -238,6 +278,13 @@ export class GitHubApiDouble {
   /** Answer pull request creation with GitHub's 403 for repositories that do not let workflows open them. */
   refuseWorkflowPullRequests = false
   private nextPullNumber = 1
+  /** Releases by repository. */
+  readonly releases = new Map<string, StoredRelease[]>()
+  /** Workflows that accept `workflow_dispatch`, by `owner/repo/file`: their declared inputs. */
+  private readonly workflows = new Map<string, string[]>()
+  /** Every dispatch accepted: workflow file, ref, inputs. */
+  readonly dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[] = []
+  private readonly tagCommits = new Map<string, (tag: string) => string | undefined>()
 
   constructor(private readonly options: ApiDoubleOptions = {}) {
     this.remaining = options.primaryLimit ?? 5000
@@ -282,9 +329,31 @@ export class GitHubApiDouble {
    * git remote): GitHub refuses a pull request whose head branch does not exist, and reports the
    * head's commit.
    */
-  linkRepository(repository: string, tip: (branch: string) => string | undefined): void {
+  linkRepository(repository: string, tip: (branch: string) => string | undefined, tagCommit?: (tag: string) => string | undefined): void {
     this.repositories.set(repository, tip)
+    if (tagCommit) this.tagCommits.set(repository, tagCommit)
     if (!this.pulls.has(repository)) this.pulls.set(repository, [])
+    if (!this.releases.has(repository)) this.releases.set(repository, [])
+  }
+
+  /** A Release made outside the action (by hand, or by a run that crashed half-way). */
+  addRelease(repository: string, release: { tag: string; body?: string }): StoredRelease {
+    const r: StoredRelease = {
+      id: this.nextId++,
+      tag: release.tag,
+      name: release.tag,
+      body: release.body ?? '',
+      prerelease: false,
+      createdAt: new Date().toISOString(),
+      assets: [],
+    }
+    this.releases.get(repository)!.push(r)
+    return r
+  }
+
+  /** A workflow file of `repository` with an `on.workflow_dispatch` trigger declaring `inputs`. */
+  addWorkflow(repository: string, file: string, inputs: string[]): void {
+    this.workflows.set(`${repository}/${file}`, inputs)
   }
 
   /** Merges pull request `number` as GitHub's merge button does (the test moves the base branch itself). */
@@ -396,7 +465,8 @@ export class GitHubApiDouble {
   private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = []
     for await (const chunk of req) chunks.push(chunk as Buffer)
-    const text = Buffer.concat(chunks).toString('utf8')
+    const raw = Buffer.concat(chunks)
+    const text = raw.toString('utf8')
     if (this.options.latencyMs) await new Promise((r) => setTimeout(r, this.options.latencyMs))
     const url = new URL(req.url ?? '/', this.url)
     const method = req.method ?? 'GET'
@@ -468,7 +538,7 @@ export class GitHubApiDouble {
       return this.send(req, res, template, 502, { message: 'Server Error' })
     }
 
-    if (repoRoute) return this.answerRepository(req, res, repoRoute, url, text)
+    if (repoRoute) return this.answerRepository(req, res, repoRoute, url, text, raw)
     if (user) {
       const login = decodeURIComponent(user[1])
       const type = this.owners.get(login)
@@ -627,7 +697,55 @@ export class GitHubApiDouble {
     }
   }
 
-  private answerRepository(req: IncomingMessage, res: ServerResponse, route: RepoRoute, url: URL, text: string): void {
+  private releaseJson(repository: string, r: StoredRelease) {
+    const api = `https://api.github.com/repos/${repository}`
+    const author = { ...(fill(RELEASE_SCHEMA.properties!.author) as object), login: 'github-actions[bot]', type: 'Bot' }
+    return {
+      ...(fill(RELEASE_SCHEMA) as object),
+      url: `${api}/releases/${r.id}`,
+      html_url: `https://github.com/${repository}/releases/tag/${encodeURIComponent(r.tag)}`,
+      assets_url: `${api}/releases/${r.id}/assets`,
+      // On github.com this is https://uploads.github.com/…; clients must use it as given.
+      upload_url: `${this.url}/repos/${repository}/releases/${r.id}/assets{?name,label}`,
+      tarball_url: `${api}/tarball/${r.tag}`,
+      zipball_url: `${api}/zipball/${r.tag}`,
+      id: r.id,
+      node_id: `RE_${r.id}`,
+      tag_name: r.tag,
+      target_commitish: 'main',
+      name: r.name,
+      body: r.body,
+      draft: false,
+      prerelease: r.prerelease,
+      created_at: r.createdAt,
+      published_at: r.createdAt,
+      author,
+      assets: r.assets.map((a) => this.assetJson(repository, r, a)),
+    }
+  }
+
+  private assetJson(repository: string, r: StoredRelease, a: StoredRelease['assets'][number]) {
+    const items = RELEASE_SCHEMA.properties!.assets as Schema & { items: Schema }
+    return {
+      ...(fill(items.items) as object),
+      url: `https://api.github.com/repos/${repository}/releases/assets/${a.id}`,
+      browser_download_url: `https://github.com/${repository}/releases/download/${encodeURIComponent(r.tag)}/${encodeURIComponent(a.name)}`,
+      id: a.id,
+      node_id: `RA_${a.id}`,
+      name: a.name,
+      label: null,
+      state: 'uploaded',
+      content_type: a.contentType,
+      size: a.data.length,
+      digest: `sha256:${createHash('sha256').update(a.data).digest('hex')}`,
+      download_count: 0,
+      created_at: r.createdAt,
+      updated_at: r.createdAt,
+      uploader: null,
+    }
+  }
+
+  private answerRepository(req: IncomingMessage, res: ServerResponse, route: RepoRoute, url: URL, text: string, raw: Buffer): void {
     const { template } = route
     const repository = `${route.owner}/${route.repo}`
     const tip = this.repositories.get(repository)
@@ -644,7 +762,8 @@ export class GitHubApiDouble {
     }
     let input: Record<string, unknown>
     try {
-      input = text ? (JSON.parse(text) as Record<string, unknown>) : {}
+      // An asset upload's body is the file itself, not JSON.
+      input = text && route.kind !== 'asset' ? (JSON.parse(text) as Record<string, unknown>) : {}
     } catch {
       return this.send(req, res, template, 400, { message: 'Problems parsing JSON', documentation_url: 'https://docs.github.com/rest' })
     }
@@ -656,6 +775,9 @@ export class GitHubApiDouble {
         documentation_url: `https://docs.github.com/rest/pulls/pulls#${anchor}`,
         status: '422',
       })
+    if (route.kind.startsWith('release') || route.kind === 'asset' || route.kind === 'dispatch') {
+      return this.answerReleaseOrDispatch(req, res, route, url, input, raw, repository, tip)
+    }
     switch (route.kind) {
       case 'list': {
         const head = url.searchParams.get('head')
@@ -756,10 +878,116 @@ export class GitHubApiDouble {
       }
     }
   }
+
+  private answerReleaseOrDispatch(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: RepoRoute,
+    url: URL,
+    input: Record<string, unknown>,
+    raw: Buffer,
+    repository: string,
+    tip: (branch: string) => string | undefined,
+  ): void {
+    const { template } = route
+    const releases = this.releases.get(repository)!
+    const now = new Date().toISOString()
+    const notFound = (anchor: string) => ({
+      message: 'Not Found',
+      documentation_url: `https://docs.github.com/rest/${anchor}`,
+      status: '404',
+    })
+    const invalid = (errors: object[], anchor: string) =>
+      this.send(req, res, template, 422, {
+        message: 'Validation Failed',
+        errors,
+        documentation_url: `https://docs.github.com/rest/${anchor}`,
+        status: '422',
+      })
+    switch (route.kind) {
+      case 'release-by-tag': {
+        const r = releases.find((x) => x.tag === route.name)
+        if (!r) return this.send(req, res, template, 404, notFound('releases/releases#get-a-release-by-tag-name'))
+        return this.send(req, res, template, 200, this.releaseJson(repository, r))
+      }
+      case 'release-create': {
+        const tag = String(input.tag_name ?? '')
+        if (releases.some((x) => x.tag === tag)) {
+          return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#create-a-release')
+        }
+        // GitHub would make the tag from target_commitish; the action must only release tags it pushed.
+        if (!this.tagCommits.get(repository)?.(tag))
+          this.violations.push(`POST ${url.pathname}: a Release for tag ${tag}, which the remote does not have`)
+        const r: StoredRelease = {
+          id: this.nextId++,
+          tag,
+          name: String(input.name ?? tag),
+          body: String(input.body ?? ''),
+          prerelease: input.prerelease === true,
+          createdAt: now,
+          assets: [],
+        }
+        releases.push(r)
+        return this.send(req, res, template, 201, this.releaseJson(repository, r), {
+          location: `https://api.github.com/repos/${repository}/releases/${r.id}`,
+        })
+      }
+      case 'release-update': {
+        const r = releases.find((x) => x.id === route.number)
+        if (!r) return this.send(req, res, template, 404, notFound('releases/releases#update-a-release'))
+        if (typeof input.body === 'string') r.body = input.body
+        if (typeof input.name === 'string') r.name = input.name
+        return this.send(req, res, template, 200, this.releaseJson(repository, r))
+      }
+      case 'asset': {
+        const r = releases.find((x) => x.id === route.number)
+        const name = url.searchParams.get('name') ?? ''
+        if (!r || !name) {
+          this.log.push({ method: req.method ?? '', path: url.pathname, status: 404 })
+          res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(notFound('releases/assets')))
+          return
+        }
+        if (r.assets.some((a) => a.name === name)) {
+          return invalid([{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }], 'releases/assets#upload-a-release-asset')
+        }
+        const asset = { id: this.nextId++, name, contentType: String(req.headers['content-type'] ?? ''), data: raw }
+        r.assets.push(asset)
+        return this.send(req, res, template, 201, this.assetJson(repository, r, asset))
+      }
+      default: {
+        const file = route.name ?? ''
+        const declared = this.workflows.get(`${repository}/${file}`)
+        if (!declared) return this.send(req, res, template, 404, notFound('actions/workflows#create-a-workflow-dispatch-event'))
+        const ref = String(input.ref ?? '')
+        if (!tip(ref.replace(/^refs\/heads\//, ''))) {
+          return this.send(req, res, template, 422, {
+            message: `No ref found for: ${ref}`,
+            documentation_url: 'https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event',
+            status: '422',
+          })
+        }
+        const inputs = (input.inputs ?? {}) as Record<string, string>
+        // benc-uk/workflow-dispatch#80 quotes this answer.
+        const unexpected = Object.keys(inputs).filter((k) => !declared.includes(k))
+        if (unexpected.length) {
+          return this.send(req, res, template, 422, {
+            message: `Unexpected inputs provided: ${JSON.stringify(unexpected)}`,
+            documentation_url: 'https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event',
+            status: '422',
+          })
+        }
+        this.dispatches.push({ workflow: file, ref, inputs })
+        return this.send(req, res, template, 204, undefined)
+      }
+    }
+  }
 }
 
 interface RepoRoute {
-  kind: 'list' | 'create' | 'update' | 'labels' | 'reviewers'
+  kind:
+    'list' | 'create' | 'update' | 'labels' | 'reviewers' | 'release-by-tag' | 'release-create' | 'release-update' | 'asset' | 'dispatch'
+  /** A tag name or workflow file from the path. */
+  name?: string
   template: string
   owner: string
   repo: string
@@ -803,6 +1031,44 @@ function repoRouteOf(method: string, path: string): RepoRoute | undefined {
       owner,
       repo,
       number: Number(m[1]),
+      allowed: method === 'POST',
+    }
+  if (rest === '/releases')
+    return { kind: 'release-create', template: '/repos/{owner}/{repo}/releases', owner, repo, allowed: method === 'POST' }
+  if ((m = /^\/releases\/tags\/(.+)$/.exec(rest)))
+    return {
+      kind: 'release-by-tag',
+      template: '/repos/{owner}/{repo}/releases/tags/{tag}',
+      owner,
+      repo,
+      name: decodeURIComponent(m[1]),
+      allowed: method === 'GET',
+    }
+  if ((m = /^\/releases\/(\d+)$/.exec(rest)))
+    return {
+      kind: 'release-update',
+      template: '/repos/{owner}/{repo}/releases/{release_id}',
+      owner,
+      repo,
+      number: Number(m[1]),
+      allowed: method === 'PATCH',
+    }
+  if ((m = /^\/releases\/(\d+)\/assets$/.exec(rest)))
+    return {
+      kind: 'asset',
+      template: '/repos/{owner}/{repo}/releases/{release_id}/assets',
+      owner,
+      repo,
+      number: Number(m[1]),
+      allowed: method === 'POST',
+    }
+  if ((m = /^\/actions\/workflows\/([^/]+)\/dispatches$/.exec(rest)))
+    return {
+      kind: 'dispatch',
+      template: '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
+      owner,
+      repo,
+      name: decodeURIComponent(m[1]),
       allowed: method === 'POST',
     }
   return undefined
