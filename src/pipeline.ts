@@ -2,7 +2,7 @@ import semver from 'semver'
 import * as core from '@actions/core'
 import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
-import { parseChart, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
+import { artifactHubImages, parseChart, setArtifactHubAnnotations, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
 import { Git, isValidTagName } from './git.js'
@@ -69,6 +69,8 @@ interface Run {
   archive?: { version: string; path: string }
   /** The tags on origin when the run planned (name → commit). */
   tags?: Map<string, string>
+  /** Upstream releases pages by image tag, read once (see {@link upstreamReleases}). */
+  releasesPages?: Map<string, Promise<string | undefined>>
 }
 
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
@@ -458,13 +460,11 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body: '' } }
   }
   const nextTag = formatTemplate(inputs.tagFormat, next)
-  const source = await run.upstream?.imageSource(decision.appVersion)
   const body = pullRequestBody({
     chart: chart.name,
     image: report.image ?? '',
     update,
-    releaseNotes:
-      source && /^https:\/\/github\.com\/[^/]+\/[^/]+/.test(source) ? `${source.replace(/\.git$|\/$/, '')}/releases` : undefined,
+    releaseNotes: await upstreamReleases(run, decision.appVersion),
     tag: nextTag,
     chartRef: `${inputs.ociRepo.url}/${chart.name}:${decision.version}`,
     base: branch,
@@ -480,6 +480,50 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     existing: existing && { number: existing.number, url: existing.url },
   })
   return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body } }
+}
+
+/**
+ * The upstream image's releases page, `https://github.com/OWNER/REPO/releases`, when the image at
+ * `tag` names a GitHub repository as its `org.opencontainers.image.source`; undefined otherwise.
+ */
+async function upstreamReleases(run: Run, tag: string): Promise<string | undefined> {
+  run.releasesPages ??= new Map()
+  let page = run.releasesPages.get(tag)
+  if (!page) {
+    page = (async () => {
+      const source = await run.upstream?.imageSource(tag)
+      const repo = source ? /^https:\/\/github\.com\/[^/\s]+\/[^/\s#?]+/.exec(source.replace(/\.git$|\/$/, ''))?.[0] : undefined
+      return repo ? `${repo}/releases` : undefined
+    })()
+    run.releasesPages.set(tag, page)
+  }
+  return page
+}
+
+/**
+ * Chart.yaml with the update: `version` and `appVersion`, and, when the chart carries Artifact Hub
+ * annotations, the image tag in `artifacthub.io/images` and this release's `artifacthub.io/changes`
+ * ("Update <image name> to <appVersion>", linking the upstream releases when known).
+ */
+async function editChart(run: Run, obs: Observation, to: { version: string; appVersion: string }): Promise<string> {
+  const text = setChartVersions(obs.chartText, to, run.chartFile)
+  if (!/artifacthub\.io\/(images|changes)/.test(text)) return text
+  const entry = artifactHubImages(text, run.chartFile).find((i) => i.image.split('@')[0].endsWith(`:${obs.chart.appVersion}`))
+  const url = await upstreamReleases(run, to.appVersion)
+  const edited = setArtifactHubAnnotations(
+    text,
+    {
+      from: obs.chart.appVersion,
+      to: to.appVersion,
+      change: {
+        description: `Update ${entry?.name ?? obs.chart.name} to ${to.appVersion}`,
+        link: url ? { name: 'Upstream releases', url } : undefined,
+      },
+    },
+    run.chartFile,
+  )
+  for (const line of edited.changed) core.info(`${run.chartFile}: ${line}`)
+  return edited.text
 }
 
 /** The repository's GitHub API client, loaded and made on first use. */
@@ -511,7 +555,7 @@ async function applyPullRequest(run: Run, obs: Observation, step: Extract<Step, 
   const dir = run.scratch.dir('chart-pull-request-')
   const worktree = await git.addWorktree(dir, obs.base)
   try {
-    await writeFile(join(dir, chartFile), setChartVersions(obs.chartText, update.to, chartFile))
+    await writeFile(join(dir, chartFile), await editChart(run, obs, update.to))
     const message = formatTemplate(inputs.commitMessage, {
       version: update.to.version,
       'app-version': update.to.appVersion,
@@ -608,7 +652,7 @@ async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undef
   const worktree = await git.addWorktree(dir, obs.base)
   let keep = false
   try {
-    const edited = setChartVersions(obs.chartText, { version: step.to.version, appVersion: step.to.appVersion }, chartFile)
+    const edited = await editChart(run, obs, step.to)
     await writeFile(join(dir, chartFile), edited)
     if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new')) core.info(await run.helm.lint(join(dir, run.chartRel)))
     const commitStep = obs.plan.steps.find((s) => s.kind === 'commit')

@@ -198,3 +198,119 @@ export function setChartVersions(text: string, update: { version: string; appVer
   }
   return out
 }
+
+/** The Artifact Hub annotation that lists a chart's images (artifacthub.io "Helm annotations"). */
+export const IMAGES_ANNOTATION = 'artifacthub.io/images'
+/** The Artifact Hub annotation that holds the changes of this chart version. */
+export const CHANGES_ANNOTATION = 'artifacthub.io/changes'
+
+/** One entry of `artifacthub.io/images`. */
+export interface ArtifactHubImage {
+  name?: string
+  /** An image reference, e.g. `docker.io/rocicorp/zero:0.26.1`. */
+  image: string
+}
+
+/** The string value of `annotations.<key>`, and its node, or undefined when absent. */
+function annotation(doc: Document.Parsed, key: string): { node: Scalar; value: string } | undefined {
+  const node = doc.getIn(['annotations', key], true)
+  if (!isScalar(node) || typeof node.value !== 'string') return undefined
+  return { node, value: node.value }
+}
+
+/**
+ * The images a chart lists in `annotations: artifacthub.io/images` (a YAML list in a string:
+ * `- name: …\n  image: repo:tag`), or an empty list when it has none.
+ *
+ * @throws ChartError when the annotation is there but is not such a list.
+ */
+export function artifactHubImages(text: string, file = 'Chart.yaml'): ArtifactHubImage[] {
+  const found = annotation(load(text, file), IMAGES_ANNOTATION)
+  if (!found) return []
+  const list = parseDocument(found.value).toJS() as unknown
+  if (
+    !Array.isArray(list) ||
+    !list.every((e) => typeof e === 'object' && e !== null && typeof (e as ArtifactHubImage).image === 'string')
+  ) {
+    throw new ChartError(`${file}: annotations.${IMAGES_ANNOTATION} must be a YAML list of entries with an 'image' (Artifact Hub's format)`)
+  }
+  return (list as ArtifactHubImage[]).map((e) => ({ name: typeof e.name === 'string' ? e.name : undefined, image: e.image }))
+}
+
+/** This release's entry of `artifacthub.io/changes`. */
+export interface ArtifactHubChange {
+  description: string
+  /** A link shown with the change (the upstream release notes). */
+  link?: { name: string; url: string }
+}
+
+/**
+ * Keeps a chart's Artifact Hub annotations in step with an `appVersion` change, editing only the
+ * annotations' own text (every other byte, comment and quote stays):
+ * - in `artifacthub.io/images`, each image whose tag is `from` gets the tag `to` (a digest pinned
+ *   after it, `@sha256:…`, would describe the old image, so it is dropped);
+ * - `artifacthub.io/changes` is replaced with this release's one entry (`kind: changed`), as
+ *   Artifact Hub shows the changes of each version; it is added after `artifacthub.io/images` when
+ *   the chart lists images but no changes.
+ * A chart without these annotations is returned unchanged.
+ *
+ * @returns the new text, and what was changed (for the log).
+ * @throws ChartError when an annotation is not a block scalar that can be edited in place.
+ */
+export function setArtifactHubAnnotations(
+  text: string,
+  update: { from: string; to: string; change: ArtifactHubChange },
+  file = 'Chart.yaml',
+): { text: string; changed: string[] } {
+  const doc = load(text, file)
+  const edits: { at: [number, number]; text: string }[] = []
+  const changed: string[] = []
+  const images = annotation(doc, IMAGES_ANNOTATION)
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  if (images) {
+    const [start, end] = images.node.range as Range
+    const source = text.slice(start, end)
+    const re = new RegExp(`(image:[ \\t]*["']?[^\\s"'#]+?):${escape(update.from)}(?:@sha256:[0-9a-f]{64})?(?=["']?[ \\t]*(?:#.*)?$)`, 'gm')
+    const next = source.replace(re, (_m, head: string) => `${head}:${update.to}`)
+    if (next !== source) {
+      edits.push({ at: [start, end], text: next })
+      changed.push(`${IMAGES_ANNOTATION}: tag ${update.from} → ${update.to}`)
+    }
+  }
+  const changes = annotation(doc, CHANGES_ANNOTATION)
+  if (changes || images) {
+    const anchor = (changes ?? images)!.node
+    if (anchor.type !== Scalar.BLOCK_LITERAL && anchor.type !== Scalar.BLOCK_FOLDED && changes) {
+      throw new ChartError(`${file}: annotations.${CHANGES_ANNOTATION} must be a block scalar ('|') to be replaced in place`)
+    }
+    // The indentation of the annotation's content lines, from the images (or changes) block.
+    const [start, end] = anchor.range as Range
+    const firstLine = text.slice(start, end).split('\n')[1] ?? ''
+    const indent = /^[ ]*/.exec(firstLine)![0] || '    '
+    const entry = [
+      '- kind: changed',
+      `  description: ${JSON.stringify(update.change.description)}`,
+      ...(update.change.link
+        ? ['  links:', `    - name: ${JSON.stringify(update.change.link.name)}`, `      url: ${JSON.stringify(update.change.link.url)}`]
+        : []),
+    ]
+    const block = `|\n${entry.map((l) => `${indent}${l}`).join('\n')}\n`
+    if (changes) {
+      edits.push({ at: [start, end], text: block })
+    } else {
+      // Add the key after the images block, at the images key's own indentation.
+      const pair = (doc.get('annotations', true) as { items: { key: Scalar; value: Scalar }[] }).items.find(
+        (p) => isScalar(p.key) && p.key.value === IMAGES_ANNOTATION,
+      )!
+      const keyStart = (pair.key.range as Range)[0]
+      const keyIndent = text.slice(text.lastIndexOf('\n', keyStart - 1) + 1, keyStart)
+      edits.push({ at: [end, end], text: `${keyIndent}${CHANGES_ANNOTATION}: ${block}` })
+    }
+    changed.push(`${CHANGES_ANNOTATION}: ${update.change.description}`)
+  }
+  edits.sort((a, b) => b.at[0] - a.at[0])
+  let out = text
+  for (const e of edits) out = out.slice(0, e.at[0]) + e.text + out.slice(e.at[1])
+  load(out, file)
+  return { text: out, changed }
+}

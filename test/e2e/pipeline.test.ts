@@ -74,9 +74,16 @@ describe.each([
       'chart-ref': expect.stringMatching(/^oci:\/\/127\.0\.0\.1:\d+\/acme\/charts-[\d-]+\/zero-cache:2\.0\.0$/),
       'chart-digest': expect.stringMatching(/^sha256:[a-f0-9]{64}$/),
     })
-    // Chart.yaml: only the two values changed, comments and quoting kept.
+    // Chart.yaml: only the two values and the Artifact Hub annotations changed, comments and quoting kept.
     const after = remote.chartYaml()
-    expect(after).toBe(before.replace('version: 1.4.2', 'version: 2.0.0').replace('appVersion: "0.26.1"', 'appVersion: "1.9.0"'))
+    expect(after).toBe(
+      before
+        .replace('version: 1.4.2', 'version: 2.0.0')
+        .replace('appVersion: "0.26.1"', 'appVersion: "1.9.0"')
+        .replace('image: docker.io/rocicorp/zero:0.26.1', 'image: docker.io/rocicorp/zero:1.9.0')
+        .replace('description: "Update zero-cache to 0.26.1"', 'description: "Update zero-cache to 1.9.0"'),
+    )
+    expect(after).toContain('image: docker.io/otel/opentelemetry-collector:0.138.0')
     const log = remote.log()
     expect(log).toHaveLength(2)
     expect(log[0]).toMatch(/ chore\(chart\): update appVersion to 1\.9\.0$/)

@@ -79,6 +79,11 @@ describe('commit-mode pull-request', () => {
     expect(head1, explain(first, c.remote)).toBeDefined()
     expect(c.remote.git(['rev-parse', `${head1}^`], c.remote.dir).trim(), 'the update is one commit on the tip of main').toBe(main)
     expect(c.chartAt(head1!)).toMatchObject({ version: '2.0.0', appVersion: '1.6.1' })
+    // Artifact Hub: the image follows appVersion, and the changes link the upstream releases (the image's source label).
+    const annotations = (c.chartAt(head1!) as unknown as { annotations: Record<string, string> }).annotations
+    expect(annotations['artifacthub.io/images']).toContain('image: docker.io/rocicorp/zero:1.6.1')
+    expect(annotations['artifacthub.io/changes']).toContain(`description: "Update zero-cache to 1.6.1"`)
+    expect(annotations['artifacthub.io/changes']).toContain(`url: "${SOURCE}/releases"`)
     expect(c.pulls()).toHaveLength(1)
     const [pr] = c.pulls()
     expect(pr).toMatchObject({ number: 1, state: 'open', head: BRANCH, base: 'main', title: 'chore(chart): update appVersion to 1.6.1' })

@@ -112,7 +112,11 @@ describe('reliability defects', () => {
       expect(r.exitCode, explain(r, s.remote)).toBe(0)
       expect(r.outputs).toMatchObject({ 'app-version': '1.9.0', 'chart-version': '2.0.0', pushed: 'true' })
       expect(s.remote.chartYaml() + '\n').toBe(
-        text.replace('version: 1.4.2', 'version: 2.0.0').replace('appVersion: >-\n  0.26.1', 'appVersion: >-\n  1.9.0'),
+        text
+          .replace('version: 1.4.2', 'version: 2.0.0')
+          .replace('appVersion: >-\n  0.26.1', 'appVersion: >-\n  1.9.0')
+          .replace('rocicorp/zero:0.26.1', 'rocicorp/zero:1.9.0')
+          .replace('Update zero-cache to 0.26.1', 'Update zero-cache to 1.9.0'),
       )
     })
 
