@@ -20,13 +20,21 @@ export type Mode = 'pipeline' | 'prune' | 'cleanup-all'
 export interface Inputs {
   mode: Mode
   dryRun: boolean
-  /** The upstream image (required in `pipeline` mode). */
+  /**
+   * The upstream image, when the `image` input is set. Otherwise each chart follows the image its
+   * `artifacthub.io/images` annotation lists at `appVersion`, and a single chart without one
+   * follows {@link DEFAULT_IMAGE}.
+   */
   image?: RepositoryReference
   ociRepo: OciRepository
   /** Chart directory, absolute. */
   chartDir: string
-  /** The `chart-path` input as given. */
+  /** The `chart-path` input as given (its first entry when it lists several). */
   chartPath: string
+  /** Every entry of `chart-path`: directories and globs (several charts in one step). */
+  chartPaths: string[]
+  /** True when the `tag-format` input was set (otherwise the default depends on the number of charts). */
+  tagFormatSet: boolean
   includePrereleases: boolean
   versionRange: string
   bump: BumpKind
@@ -71,6 +79,9 @@ export interface Inputs {
    */
   timeScale: number
 }
+
+/** The image a single chart follows when neither the `image` input nor its annotations name one. */
+export const DEFAULT_IMAGE = 'rocicorp/zero'
 
 /** Environment variable for {@link Inputs.timeScale} — for tests and benchmarks only. */
 export const TIME_SCALE_ENV = 'ZERO_CACHE_CHART_TIME_SCALE'
@@ -166,7 +177,6 @@ export function readInputs(): Inputs {
 
   let image: RepositoryReference | undefined
   const rawImage = input('image')
-  if (mode === 'pipeline' && !rawImage) throw new InputError('image', 'required in mode pipeline (e.g. rocicorp/zero)')
   if (rawImage) {
     try {
       image = parseImageReference(rawImage)
@@ -190,7 +200,9 @@ export function readInputs(): Inputs {
     throw error
   }
 
-  const chartPath = input('chart-path') || 'charts/zero-cache'
+  const chartPaths = list('chart-path')
+  if (chartPaths.length === 0) chartPaths.push('charts/zero-cache')
+  const chartPath = chartPaths[0]
   const versionRange = input('version-range') || '*'
   const rangeError = checkRange(versionRange)
   if (rangeError) throw new InputError('version-range', rangeError)
@@ -225,6 +237,8 @@ export function readInputs(): Inputs {
     image,
     ociRepo,
     chartPath,
+    chartPaths,
+    tagFormatSet: core.getInput('tag-format') !== '',
     chartDir: isAbsolute(chartPath) ? chartPath : resolve(workspace, chartPath),
     includePrereleases: bool('include-prereleases'),
     versionRange,

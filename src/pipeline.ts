@@ -102,8 +102,7 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
 
   // The upstream tags are listed while git reads the checkout and the remote: neither needs the
   // other. Errors keep their order: an upstream failure is reported first, as when run in turn.
-  const upstream = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
-  const listing = upstream.listTags()
+  const { client: upstream, tags: listing } = upstreamListing(inputs, image)
   const prepared = prepare(inputs, report, scratch)
   listing.catch(() => undefined)
   prepared.catch(() => undefined)
@@ -207,6 +206,21 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
   } finally {
     if (updated) await git.removeWorktree(updated.dir)
   }
+}
+
+/** Upstream tag listings of this process, by repository: several charts following one image list its tags once. */
+const listings = new Map<string, { client: RegistryClient; tags: Promise<string[]> }>()
+
+/** The upstream client and its tag listing for `image`, started on first use and shared by every chart after. */
+function upstreamListing(inputs: Inputs, image: NonNullable<Inputs['image']>): { client: RegistryClient; tags: Promise<string[]> } {
+  const key = `${formatReference(image)} ${inputs.plainHttp}`
+  let listing = listings.get(key)
+  if (!listing) {
+    const client = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
+    listing = { client, tags: client.listTags() }
+    listings.set(key, listing)
+  }
+  return listing
 }
 
 /**
@@ -333,6 +347,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   }
   const chart = parseChart(chartText, chartFile)
   core.info(`${chartFile}: name ${chart.name}, version ${chart.version}, appVersion ${chart.appVersion}`)
+  report.chartName = chart.name
   const decision = decideUpdate(chart, selection, inputs.bump)
   if (decision.kind === 'ahead') {
     core.notice(

@@ -31,6 +31,8 @@ export interface RunReport {
   commit?: string
   /** The GitHub Release of the tag (github-release). */
   releaseUrl?: string
+  /** A chart skipped in a several-chart run (no image to follow), and why. */
+  skipped?: string
   /** commit-mode pull-request: the pull request for the update, and what this run did with it. */
   pullRequest?: { number?: number; url?: string; appVersion: string; version: string; status: 'opened' | 'updated' | 'unchanged' | 'held' }
 }
@@ -61,7 +63,8 @@ export function newReport(mode: string, dryRun: boolean): RunReport {
 }
 
 /** Sets every output of action.yml from the report (empty string when unknown). */
-export function writeOutputs(report: RunReport): void {
+export function writeOutputs(report: RunReport, chartPath?: string): void {
+  core.setOutput('charts', report.mode === 'pipeline' && chartPath ? JSON.stringify([chartResult(report, chartPath)]) : '[]')
   core.setOutput('updated', String(report.updated))
   core.setOutput('previous-app-version', report.previousAppVersion ?? '')
   core.setOutput('app-version', report.appVersion ?? '')
@@ -81,9 +84,70 @@ export function writeOutputs(report: RunReport): void {
 /** Writes the job summary. Safe to call when `GITHUB_STEP_SUMMARY` is unset (then it does nothing). */
 export async function writeSummary(report: RunReport, error?: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  const s = core.summary
   const title = `Helm chart sync${report.chartName ? `: ${report.chartName}` : ''}${report.dryRun ? ' (dry run)' : ''}`
-  s.addHeading(title, 2)
+  core.summary.addHeading(title, 2)
+  addReport(report, error, 3)
+  await core.summary.write()
+}
+
+/** One chart's result for the `charts` output (action.yml). */
+export function chartResult(report: RunReport, path: string, error?: string): Record<string, string | boolean | number | undefined> {
+  return {
+    name: report.chartName,
+    path,
+    updated: report.updated,
+    'app-version': report.appVersion,
+    'chart-version': report.chartVersion,
+    tag: report.tag,
+    'chart-ref': report.chartRef,
+    'chart-digest': report.chartDigest,
+    pushed: report.pushed,
+    pruned: report.prune?.deleted ?? 0,
+    skipped: report.skipped,
+    error,
+  }
+}
+
+/**
+ * The outputs and job summary of a run over several charts: `charts` (a JSON list, one result
+ * per chart), and a summary that opens with a table of every chart, then each chart's details.
+ */
+export async function writeSeveral(results: { path: string; report: RunReport; error?: string }[], dryRun: boolean): Promise<void> {
+  core.setOutput('charts', JSON.stringify(results.map((r) => chartResult(r.report, r.path, r.error))))
+  for (const name of ['updated', 'previous-app-version', 'app-version', 'chart-version', 'tag', 'chart-ref', 'chart-digest', 'pushed']) {
+    core.setOutput(name, name === 'updated' || name === 'pushed' ? String(results.some((r) => r.report[name])) : '')
+  }
+  core.setOutput('pruned', String(results.reduce((n, r) => n + (r.report.prune?.deleted ?? 0), 0)))
+  if (!process.env.GITHUB_STEP_SUMMARY) return
+  const s = core.summary
+  s.addHeading(`Helm chart sync: ${results.length} charts${dryRun ? ' (dry run)' : ''}`, 2)
+  const cell = (text: string | undefined) => (text ? code(text) : '—')
+  s.addTable([
+    ['Chart', 'Path', 'appVersion', 'Chart version', 'Tag', 'Pushed', 'Result'].map((data) => ({ data, header: true })),
+    ...results.map(({ path, report: r, error }) => [
+      r.chartName ? escape(r.chartName) : '—',
+      code(path),
+      r.previousAppVersion && r.appVersion !== r.previousAppVersion
+        ? `${cell(r.previousAppVersion)} → ${cell(r.appVersion)}`
+        : cell(r.appVersion),
+      r.previousChartVersion && r.chartVersion !== r.previousChartVersion
+        ? `${cell(r.previousChartVersion)} → ${cell(r.chartVersion)}`
+        : cell(r.chartVersion),
+      cell(r.tag),
+      r.pushed ? 'yes' : 'no',
+      error ? `failed: ${escape(error.split('\n')[0])}` : r.skipped ? escape(r.skipped) : r.updated ? 'updated' : 'up to date',
+    ]),
+  ])
+  for (const { path, report, error } of results) {
+    s.addHeading(`${report.chartName ? escape(report.chartName) : escape(path)}${report.chartName ? ` (${escape(path)})` : ''}`, 3)
+    addReport(report, error, 4)
+  }
+  await s.write()
+}
+
+/** Adds one chart's report to the job summary, its sections at heading `level`. */
+function addReport(report: RunReport, error: string | undefined, level: number): void {
+  const s = core.summary
   if (error) {
     // The whole cause: a remote's rejection (GH006 …) or a registry's error body is on later lines.
     const [first, ...rest] = error.trim().split('\n')
@@ -141,10 +205,10 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
   }
   const list = (steps: Step[]) => steps.map((step) => escape(describeStep(step)))
   if (report.dryRun && (report.steps.length || report.mode === 'pipeline')) {
-    s.addHeading('Plan (nothing was written)', 3)
+    s.addHeading('Plan (nothing was written)', level)
     s.addList(report.steps.length ? list(report.steps) : ['nothing: everything is up to date'])
   } else if (report.steps.length || report.mode === 'pipeline') {
-    s.addHeading('Done by this run', 3)
+    s.addHeading('Done by this run', level)
     s.addList(
       report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'],
     )
@@ -152,18 +216,18 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
     if (notDone.length) {
       s.addHeading(
         error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)',
-        3,
+        level,
       )
       s.addList(list(notDone))
     }
   }
   if (report.facts.length) {
-    s.addHeading('Already in place', 3)
+    s.addHeading('Already in place', level)
     s.addList(report.facts.map(escape))
   }
   if (report.prune) {
     const p = report.prune
-    s.addHeading(`Prune: ${escape(p.package)}`, 3)
+    s.addHeading(`Prune: ${escape(p.package)}`, level)
     if (p.skipped) s.addRaw(escape(p.skipped), true)
     else {
       s.addTable([
@@ -200,10 +264,9 @@ export async function writeSummary(report: RunReport, error?: string): Promise<v
     }
   }
   if (report.warnings.length) {
-    s.addHeading('Warnings', 3)
+    s.addHeading('Warnings', level)
     s.addList(report.warnings.map(escape))
   }
-  await s.write()
 }
 
 function code(text: string): string {

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process'
-import { cpSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 /** The repository's own chart, copied into each test remote. */
 export const CHART_SOURCE = resolve(new URL('../../charts/zero-cache', import.meta.url).pathname)
@@ -37,6 +37,8 @@ export interface TestRemote {
   chartYaml(): string
   /** Makes a commit on the remote's main through a scratch clone (a human pushing meanwhile). */
   pushChange(file: string, content: string, message: string): string
+  /** Commits several files at once (`null` deletes one) and pushes to main; returns the commit. */
+  pushFiles(files: Record<string, string | null>, message: string): string
   cleanup(): void
 }
 
@@ -101,6 +103,21 @@ export function createRemote(chart: { version: string; appVersion: string; chart
     },
     chartYaml() {
       return git(['show', 'main:charts/zero-cache/Chart.yaml'], dir)
+    },
+    pushFiles(files, message) {
+      const scratch = join(root, `scratch-${++n}`)
+      git(['clone', '--quiet', url, scratch])
+      for (const [file, content] of Object.entries(files)) {
+        if (content === null) rmSync(join(scratch, file), { force: true })
+        else {
+          mkdirSync(dirname(join(scratch, file)), { recursive: true })
+          writeFileSync(join(scratch, file), content)
+        }
+      }
+      git(['add', '-A'], scratch)
+      git([...id, 'commit', '--quiet', '-m', message], scratch)
+      git(['push', '--quiet', 'origin', 'HEAD:refs/heads/main'], scratch)
+      return git(['rev-parse', 'HEAD'], scratch)
     },
     pushChange(file, content, message) {
       const scratch = join(root, `scratch-${++n}`)

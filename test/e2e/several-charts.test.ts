@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import type { TestRemote } from '../support/git.js'
+import { NOISE_TAGS, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { explain, scenario, visibleLog } from '../support/scenario.js'
+
+/**
+ * Several charts in one step, end to end: a repository of three charts (zero-cache following
+ * rocicorp/zero, `cache` following valkey, `plain` following nothing), the loopback registry,
+ * real helm and a bare git remote. Each chart names its image in artifacthub.io/images.
+ */
+
+const history = releaseHistory()
+const zeroTags = [...history.filter((h) => h.date <= '2026-06-06').map((h) => h.tag), ...NOISE_TAGS]
+
+/** A small chart following `image` at `appVersion`; `broken` adds a template that fails helm lint. */
+function chartFiles(dir: string, name: string, appVersion: string, image?: string, broken = false): Record<string, string> {
+  return {
+    [`${dir}/Chart.yaml`]:
+      `# ${name}: a test chart\napiVersion: v2\nname: ${name}\nversion: 0.1.0\nappVersion: "${appVersion}"\n` +
+      (image ? `annotations:\n  artifacthub.io/images: |\n    - name: ${name}\n      image: ${image}:${appVersion}\n` : ''),
+    [`${dir}/values.yaml`]: 'replicas: 1\n',
+    [`${dir}/templates/configmap.yaml`]:
+      'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: "{{ .Values.replicas }}"\n',
+    ...(broken ? { [`${dir}/templates/broken.yaml`]: 'value: {{ .Values.missing.field }}\n' } : {}),
+  }
+}
+
+describe('several charts in one step', () => {
+  let registry: TestRegistry
+  const remotes: TestRemote[] = []
+  beforeAll(async () => {
+    registry = await startRegistry()
+    await Promise.all([
+      registry.seedTags('rocicorp/zero', zeroTags),
+      registry.seedTags('library/valkey', ['7.2.0', '7.2.4', '8.0.1', 'latest']),
+    ])
+  })
+  afterAll(async () => {
+    await registry?.stop()
+    for (const r of remotes) r.cleanup()
+  })
+
+  it('each chart releases on its own; one that fails lint fails the step by name, and the run after the fix releases it', async () => {
+    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    const zeroYaml = s.remote.chartYaml().replace('image: docker.io/rocicorp/zero:0.26.1', `image: ${registry.host}/rocicorp/zero:0.26.1`)
+    s.remote.pushFiles(
+      {
+        'charts/zero-cache/Chart.yaml': zeroYaml,
+        ...chartFiles('charts/cache', 'cache', '7.2.0', `${registry.host}/library/valkey`, true),
+        ...chartFiles('charts/plain', 'plain', '1.0.0'),
+      },
+      'feat: three charts',
+    )
+    const commits = s.remote.log().length
+    // No image input: each chart follows its own annotation.
+    const run = () => s.run({ image: '', 'chart-path': 'charts/*' })
+
+    const first = await run()
+    expect(first.exitCode, explain(first, s.remote)).toBe(1)
+    expect(visibleLog(first)).toContain('::error::1 of 3 charts failed: cache (charts/cache); the others were released')
+    expect(visibleLog(first)).toMatch(/::notice::charts\/plain: skipped: its Chart.yaml lists no image/)
+    // zero-cache: its own commit, tag {name}-{version} and chart version.
+    expect(s.remote.log()).toHaveLength(commits + 1)
+    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update appVersion to 1\.6\.1$/)
+    expect([...s.remote.tags().keys()]).toEqual(['zero-cache-2.0.0'])
+    expect(await registry.listTags(`${s.ns}/zero-cache`)).toEqual(['2.0.0'])
+    expect(await registry.listTags(`${s.ns}/cache`)).toEqual([])
+    const results = JSON.parse(first.outputs.charts) as Record<string, unknown>[]
+    expect(results.map((r) => [r.path, r.name, r.updated, r.pushed])).toEqual([
+      ['charts/cache', 'cache', false, false],
+      ['charts/plain', undefined, false, false],
+      ['charts/zero-cache', 'zero-cache', true, true],
+    ])
+    expect(results[0].error).toMatch(/helm lint/)
+    expect(results[1].skipped).toMatch(/lists no image/)
+    expect(results[2]).toMatchObject({ 'app-version': '1.6.1', 'chart-version': '2.0.0', tag: 'zero-cache-2.0.0' })
+    expect(first.outputs).toMatchObject({ updated: 'true', pushed: 'true', 'chart-version': '' })
+    expect(first.summary).toContain('Helm chart sync: 3 charts')
+    expect(first.summary).toContain('failed: ')
+
+    // The fix: the broken template goes; the next run releases cache (valkey 7.2.0 → 8.0.1: major) and leaves zero-cache alone.
+    s.remote.pushFiles({ 'charts/cache/templates/broken.yaml': null }, 'fix(cache): drop the broken template')
+    const second = await run()
+    expect(second.exitCode, explain(second, s.remote)).toBe(0)
+    expect(s.remote.log()).toHaveLength(commits + 3)
+    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update appVersion to 8\.0\.1$/)
+    expect([...s.remote.tags().keys()].sort()).toEqual(['cache-1.0.0', 'zero-cache-2.0.0'])
+    expect(await registry.listTags(`${s.ns}/cache`)).toEqual(['1.0.0'])
+    const cache = parse(s.remote.git(['show', 'main:charts/cache/Chart.yaml'], s.remote.dir)) as { annotations: Record<string, string> }
+    expect(cache.annotations['artifacthub.io/images']).toContain(`image: ${registry.host}/library/valkey:8.0.1`)
+    const again = JSON.parse(second.outputs.charts) as Record<string, unknown>[]
+    expect(again.map((r) => [r.name, r.updated])).toEqual([
+      ['cache', true],
+      [undefined, false],
+      ['zero-cache', false],
+    ])
+  })
+
+  it('refuses an image input or a tag format without {name} with several charts, and runs nothing', async () => {
+    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    s.remote.pushFiles(chartFiles('charts/cache', 'cache', '7.2.0', `${registry.host}/library/valkey`), 'feat: two charts')
+    const withImage = await s.run({ image: `${registry.host}/rocicorp/zero`, 'chart-path': 'charts/*' })
+    expect(withImage.exitCode).toBe(1)
+    expect(visibleLog(withImage)).toContain("input 'image': applies to one chart; chart-path names 2")
+    const sameTags = await s.run({ image: '', 'chart-path': 'charts/zero-cache\ncharts/cache', 'tag-format': 'v{version}' })
+    expect(sameTags.exitCode).toBe(1)
+    expect(visibleLog(sameTags)).toContain("input 'tag-format': 'v{version}' has no {name}")
+    expect([...s.remote.tags().keys()]).toEqual([])
+  })
+})
