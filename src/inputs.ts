@@ -50,6 +50,8 @@ export interface Inputs {
   pullRequestLabels: string[]
   /** Reviewers requested when the pull request is opened: logins, or `org/team-slug`. */
   pullRequestReviewers: string[]
+  /** Push each chart's `artifacthub-repo.yml` to its OCI repository (tag `artifacthub.io`) when it changed. */
+  artifacthubRepo: boolean
   /** Make a GitHub Release for each release tag, with notes and the packaged chart attached. */
   githubRelease: boolean
   /** A workflow file (e.g. `deploy.yml`) sent `workflow_dispatch` after each release; empty for none. */
@@ -252,6 +254,7 @@ export function readInputs(): Inputs {
     pullRequestReviewers: list('pull-request-reviewers'),
     githubRelease,
     dispatchWorkflow,
+    artifacthubRepo: bool('artifacthub-repo'),
     plainHttp: bool('plain-http'),
     lint: input('lint') === '' ? true : bool('lint'),
     registryCredentials: registryPassword ? { username: username || 'oauth2', password: registryPassword } : undefined,

@@ -24,7 +24,7 @@ import { decidePullRequest, pullRequestBody, type PullRequestDecision } from './
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
 import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
-import { RegistryClient } from './upstream/registry.js'
+import { RegistryClient, sha256Digest } from './upstream/registry.js'
 import { selectVersion, type Selection } from './versions.js'
 
 /**
@@ -40,6 +40,9 @@ import { selectVersion, type Selection } from './versions.js'
  * Before the first write, the run proves that it can publish (helm is there, the registry grants
  * push), so a commit or tag is never pushed for a chart that cannot be.
  */
+
+/** The tag Artifact Hub reads an OCI repository's metadata from (artifacthub.io docs, "Repositories"). */
+export const ARTIFACTHUB_TAG = 'artifacthub.io'
 
 /** Attempts at observe → plan → commit → push before a run gives up on a busy branch. */
 export const MAX_ATTEMPTS = 4
@@ -90,6 +93,8 @@ interface Observation {
   pullRequest?: { decision: PullRequestDecision; body: string }
   /** github-release: the tag's Release as observed (undefined when it has none). */
   githubRelease?: Release
+  /** artifacthub-repo: the file's bytes at the base commit, when it is to be pushed. */
+  artifactHubRepo?: Buffer
 }
 
 /**
@@ -200,6 +205,8 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
         const source = resolve(release.releaseCommit)
         await core.group(`GitHub Release: ${step.tag}`, () => applyGithubRelease(run, observation!, step, source, updated))
       }
+      if (step.kind === 'artifacthub-repo')
+        await core.group('Artifact Hub repository metadata', () => pushArtifactHubRepo(run, observation!, step))
       if (step.kind === 'dispatch') await core.group(`Dispatch: ${step.workflow}`, () => dispatch(run, step, release))
       if (step.kind === 'pull-request') await core.group(`Pull request: ${step.branch}`, () => applyPullRequest(run, observation!, step))
     }
@@ -442,9 +449,28 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       })
     } else report.facts.push(`the GitHub Release of ${tag} is complete (${githubRelease!.url})`)
   }
+  let artifactHubRepo: Buffer | undefined
+  if (inputs.artifacthubRepo) {
+    const file = `${run.chartRel}/artifacthub-repo.yml`
+    const text = (await git.showAt(base, file))?.text
+    if (text === undefined) {
+      const w = `artifacthub-repo is on, but ${file} does not exist at ${branch}; nothing to publish`
+      core.warning(w)
+      report.warnings.push(w)
+    } else {
+      const data = Buffer.from(text)
+      const ref = `${inputs.ociRepo.url}/${chart.name}:${ARTIFACTHUB_TAG}`
+      const current = await client.getManifest(ARTIFACTHUB_TAG)
+      if (current?.manifest.layers?.[0]?.digest === sha256Digest(data)) report.facts.push(`${ref} holds ${file} as it is`)
+      else {
+        artifactHubRepo = data
+        plan.steps.push({ kind: 'artifacthub-repo', file, ref })
+      }
+    }
+  }
   const releasing = plan.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
   if (inputs.dispatchWorkflow && releasing) plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag })
-  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release, githubRelease }
+  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo }
 
   // The proposal: the update step, its lint, and the pull request that carries them.
   const next = values(decision.version, decision.appVersion)
@@ -472,7 +498,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       `no new pull request until upstream has a newer version than that`
     core.notice(n)
     report.facts.push(n)
-    return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body: '' } }
+    return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, pullRequest: { decision: prDecision, body: '' } }
   }
   const nextTag = formatTemplate(inputs.tagFormat, next)
   const body = pullRequestBody({
@@ -494,7 +520,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
     existing: existing && { number: existing.number, url: existing.url },
   })
-  return { base, chartText, chart, plan, release, githubRelease, pullRequest: { decision: prDecision, body } }
+  return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, pullRequest: { decision: prDecision, body } }
 }
 
 /**
@@ -883,5 +909,26 @@ async function dispatch(run: Run, step: Extract<Step, { kind: 'dispatch' }>, rel
     )
   }
   core.info(`started ${step.workflow} on ${step.ref} with ${JSON.stringify(inputs)}`)
+  run.report.done.push(step)
+}
+
+/**
+ * Pushes `artifacthub-repo.yml` as Artifact Hub reads it from an OCI repository: an artifact under
+ * the tag `artifacthub.io` whose config is empty (`application/vnd.cncf.artifacthub.config.v1+yaml`)
+ * and whose one layer is the file (`application/vnd.cncf.artifacthub.repository-metadata.layer.v1.yaml`),
+ * as `oras push` makes it in Artifact Hub's instructions.
+ */
+async function pushArtifactHubRepo(run: Run, obs: Observation, step: Extract<Step, { kind: 'artifacthub-repo' }>): Promise<void> {
+  const digest = await chartClient(run, obs.chart.name).pushArtifact(ARTIFACTHUB_TAG, {
+    config: { mediaType: 'application/vnd.cncf.artifacthub.config.v1+yaml', data: Buffer.alloc(0) },
+    layers: [
+      {
+        mediaType: 'application/vnd.cncf.artifacthub.repository-metadata.layer.v1.yaml',
+        data: obs.artifactHubRepo!,
+        annotations: { 'org.opencontainers.image.title': 'artifacthub-repo.yml' },
+      },
+    ],
+  })
+  core.info(`pushed ${step.file} to ${step.ref} (${digest})`)
   run.report.done.push(step)
 }

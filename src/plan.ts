@@ -126,6 +126,8 @@ export type Step =
       existing?: { id: number; url: string }
     }
   | { kind: 'dispatch'; workflow: string; ref: string; tag: string }
+  /** Push `artifacthub-repo.yml` as the `artifacthub.io` tag of the chart's OCI repository. */
+  | { kind: 'artifacthub-repo'; file: string; ref: string }
   | {
       kind: 'pull-request'
       /** The head branch the update is committed to. */
@@ -230,6 +232,8 @@ export function describeStep(step: Step): string {
         : `complete the GitHub Release of ${step.tag} (${step.existing?.url}): add ${step.missing
             .map((m) => (m === 'notes' ? 'the notes' : step.asset))
             .join(' and ')}`
+    case 'artifacthub-repo':
+      return `push ${step.file} to ${step.ref} (Artifact Hub repository metadata)`
     case 'dispatch':
       return `start workflow ${step.workflow} on ${step.ref} (workflow_dispatch) for ${step.tag}`
     case 'pull-request':

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { Agent, RetryAgent, fetch, type Dispatcher } from 'undici'
 import * as core from '@actions/core'
 import { RegistryError } from '../errors.js'
@@ -55,6 +56,8 @@ export interface OciManifest {
   subject?: { digest: string }
   /** Image manifest: the image's configuration blob. */
   config?: { digest: string; mediaType?: string }
+  /** Image manifest: its layers. */
+  layers?: { digest: string; mediaType?: string }[]
   annotations?: Record<string, string>
 }
 
@@ -66,6 +69,20 @@ export function isIndexMediaType(mediaType: string | undefined): boolean {
   return (
     mediaType === 'application/vnd.oci.image.index.v1+json' || mediaType === 'application/vnd.docker.distribution.manifest.list.v2+json'
   )
+}
+
+type Method = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE'
+
+/** A blob of an artifact to push: its media type, bytes and descriptor annotations. */
+export interface ArtifactBlob {
+  mediaType: string
+  data: Buffer
+  annotations?: Record<string, string>
+}
+
+/** `sha256:<hex>` of bytes (image-spec "Digests"). */
+export function sha256Digest(data: Buffer): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`
 }
 
 /** Number of HTTP requests sent per registry host by every client in this process (retries excluded). */
@@ -302,6 +319,59 @@ export class RegistryClient {
   }
 
   /**
+   * Pushes a small OCI artifact (an image manifest, image-spec v1.1) under `tag`: each blob that the
+   * repository lacks (`HEAD /v2/<name>/blobs/<digest>`) is uploaded in one piece (`POST
+   * /v2/<name>/blobs/uploads/`, then `PUT <location>?digest=…`; distribution-spec "Pushing a blob
+   * monolithically"), then the manifest (`PUT /v2/<name>/manifests/<tag>`). Used for Artifact Hub's
+   * repository metadata (tag `artifacthub.io`).
+   *
+   * @returns the manifest's digest.
+   * @throws RegistryError when the registry refuses a step.
+   */
+  async pushArtifact(tag: string, artifact: { artifactType?: string; config: ArtifactBlob; layers: ArtifactBlob[] }): Promise<string> {
+    const descriptor = (b: ArtifactBlob) => ({
+      mediaType: b.mediaType,
+      digest: sha256Digest(b.data),
+      size: b.data.length,
+      ...(b.annotations ? { annotations: b.annotations } : {}),
+    })
+    for (const blob of [artifact.config, ...artifact.layers]) {
+      const digest = sha256Digest(blob.data)
+      const head = await this.request('HEAD', `${this.base}/v2/${this.ref.repository}/blobs/${digest}`, {})
+      if (head.status === 200) continue
+      const start = await this.request('POST', `${this.base}/v2/${this.ref.repository}/blobs/uploads/`, {})
+      await start.body?.cancel().catch(() => undefined)
+      const location = start.headers.get('location')
+      if (start.status !== 202 || !location) throw await this.statusError(start, 'start a blob upload to')
+      const put = new URL(location, `${this.base}/v2/`)
+      if (put.host !== new URL(this.base).host)
+        throw new RegistryError(`${this.name}: the upload location is on another host (${put.host})`)
+      put.searchParams.set('digest', digest)
+      const done = await this.request('PUT', put.toString(), { 'Content-Type': 'application/octet-stream' }, blob.data)
+      if (done.status !== 201) throw await this.statusError(done, `upload blob ${digest} to`)
+      await done.body?.cancel().catch(() => undefined)
+    }
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
+        config: descriptor(artifact.config),
+        layers: artifact.layers.map(descriptor),
+      }),
+    )
+    const res = await this.request(
+      'PUT',
+      `${this.base}/v2/${this.ref.repository}/manifests/${tag}`,
+      { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+      manifest,
+    )
+    if (res.status !== 201) throw await this.statusError(res, `push manifest '${tag}' to`)
+    await res.body?.cancel().catch(() => undefined)
+    return res.headers.get('docker-content-digest') ?? sha256Digest(manifest)
+  }
+
+  /**
    * Proves that the client's credentials may push to this repository, leaving nothing behind: opens a
    * blob upload session (`POST /v2/<name>/blobs/uploads/`, distribution-spec "Pushing blobs", 202
    * with a `Location`) and cancels it (`DELETE <location>`, "Canceling an upload"; an upload session
@@ -338,22 +408,23 @@ export class RegistryClient {
     await del?.body?.cancel().catch(() => undefined)
   }
 
-  private async request(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', url: string, headers: Record<string, string>) {
-    let res = await this.send(method, url, headers)
+  private async request(method: Method, url: string, headers: Record<string, string>, body?: Buffer) {
+    let res = await this.send(method, url, headers, body)
     if (res.status === 401) {
       const challenge = parseChallenge(res.headers.get('www-authenticate') ?? '')
       await res.body?.cancel()
-      if (challenge && (await this.authenticate(challenge))) res = await this.send(method, url, headers)
+      if (challenge && (await this.authenticate(challenge))) res = await this.send(method, url, headers, body)
     }
     return res
   }
 
-  private async send(method: 'GET' | 'HEAD' | 'POST' | 'DELETE', url: string, headers: Record<string, string>) {
+  private async send(method: Method, url: string, headers: Record<string, string>, body?: Buffer) {
     const host = new URL(url).host
     requestCounts.set(host, (requestCounts.get(host) ?? 0) + 1)
     try {
       return await fetch(url, {
         method,
+        body,
         headers: {
           'User-Agent': USER_AGENT,
           ...headers,

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { TestRemote } from '../support/git.js'
@@ -107,5 +108,36 @@ describe('several charts in one step', () => {
     expect(sameTags.exitCode).toBe(1)
     expect(visibleLog(sameTags)).toContain("input 'tag-format': 'v{version}' has no {name}")
     expect([...s.remote.tags().keys()]).toEqual([])
+  })
+
+  it('artifacthub-repo: the artifacthub-repo.yml of a chart goes to its artifacthub.io tag, again only when it changes', async () => {
+    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    const metadata =
+      'repositoryID: 3a4c1c52-5b6e-4bd8-9c53-4a3b0e4c7d10\nowners:\n  - name: Maintainer\n    email: maintainer@example.com\n'
+    s.remote.pushFiles({ 'charts/zero-cache/artifacthub-repo.yml': metadata }, 'chore: Artifact Hub repository metadata')
+    const run = () => s.run({ image: `${registry.host}/rocicorp/zero`, 'artifacthub-repo': 'true' })
+    const first = await run()
+    expect(first.exitCode, explain(first, s.remote)).toBe(0)
+    const pushed = (await registry.manifest(`${s.ns}/zero-cache`, 'artifacthub.io')) as unknown as {
+      manifest: { config: { mediaType: string; size: number }; layers: { mediaType: string; digest: string }[] }
+    }
+    expect(pushed.manifest.config).toMatchObject({ mediaType: 'application/vnd.cncf.artifacthub.config.v1+yaml', size: 0 })
+    expect(pushed.manifest.layers).toEqual([
+      expect.objectContaining({
+        mediaType: 'application/vnd.cncf.artifacthub.repository-metadata.layer.v1.yaml',
+        digest: `sha256:${createHash('sha256').update(metadata).digest('hex')}`,
+      }),
+    ])
+    expect((await registry.listTags(`${s.ns}/zero-cache`)).sort()).toEqual(['2.0.0', 'artifacthub.io'])
+
+    const idle = await run()
+    expect(idle.exitCode, explain(idle, s.remote)).toBe(0)
+    expect(visibleLog(idle)).not.toContain('Artifact Hub repository metadata')
+    expect(idle.summary).toContain('holds charts/zero-cache/artifacthub-repo.yml as it is')
+
+    s.remote.pushFiles({ 'charts/zero-cache/artifacthub-repo.yml': metadata.replace('Maintainer', 'Another') }, 'chore: new owner')
+    const changed = await run()
+    expect(changed.exitCode, explain(changed, s.remote)).toBe(0)
+    expect(visibleLog(changed)).toContain('pushed charts/zero-cache/artifacthub-repo.yml to')
   })
 })
