@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { startCountingProxy } from '../support/proxy.js'
 import { explain, scenario, visibleLog } from '../support/scenario.js'
 
 /**
@@ -139,5 +140,32 @@ describe('several charts in one step', () => {
     const changed = await run()
     expect(changed.exitCode, explain(changed, s.remote)).toBe(0)
     expect(visibleLog(changed)).toContain('pushed charts/zero-cache/artifacthub-repo.yml to')
+  })
+
+  it('charts that follow one upstream repository share one listing of its tags', async () => {
+    const proxy = await startCountingProxy(registry.host)
+    try {
+      const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+      const zeroYaml = s.remote.chartYaml().replace('image: docker.io/rocicorp/zero:0.26.1', `image: ${proxy.host}/rocicorp/zero:0.26.1`)
+      s.remote.pushFiles(
+        { 'charts/zero-cache/Chart.yaml': zeroYaml, ...chartFiles('charts/zero-two', 'zero-two', '0.26.1', `${proxy.host}/rocicorp/zero`) },
+        'feat: two charts following rocicorp/zero',
+      )
+      const listings = () => proxy.requests.filter((r) => r === 'GET /v2/rocicorp/zero/tags/list').length
+      const one = await s.run({ image: `${proxy.host}/rocicorp/zero`, 'dry-run': 'true' })
+      expect(one.exitCode, explain(one, s.remote)).toBe(0)
+      const perListing = listings()
+      expect(perListing).toBeGreaterThan(0)
+      proxy.reset()
+      const both = await s.run({ image: '', 'chart-path': 'charts/*', 'dry-run': 'true' })
+      expect(both.exitCode, explain(both, s.remote)).toBe(0)
+      expect(JSON.parse(both.outputs.charts).map((r: { name: string; updated: boolean }) => [r.name, r.updated])).toEqual([
+        ['zero-cache', true],
+        ['zero-two', true],
+      ])
+      expect(listings(), "the second chart reuses the first one's listing").toBe(perListing)
+    } finally {
+      await proxy.stop()
+    }
   })
 })
