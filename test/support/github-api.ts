@@ -996,82 +996,49 @@ interface RepoRoute {
   allowed: boolean
 }
 
-/** The repository endpoint a request is for, or undefined. */
+/** The repository endpoints the double serves: path under `/repos/{owner}/{repo}`, method, and the spec's template. */
+const REPO_ROUTES: { kind: RepoRoute['kind']; path: RegExp; method: string; template: string; param?: 'number' | 'name' }[] = [
+  { kind: 'list', path: /^\/pulls$/, method: 'GET', template: '/pulls' },
+  { kind: 'create', path: /^\/pulls$/, method: 'POST', template: '/pulls' },
+  { kind: 'update', path: /^\/pulls\/(\d+)$/, method: 'PATCH', template: '/pulls/{pull_number}', param: 'number' },
+  { kind: 'labels', path: /^\/issues\/(\d+)\/labels$/, method: 'POST', template: '/issues/{issue_number}/labels', param: 'number' },
+  {
+    kind: 'reviewers',
+    path: /^\/pulls\/(\d+)\/requested_reviewers$/,
+    method: 'POST',
+    template: '/pulls/{pull_number}/requested_reviewers',
+    param: 'number',
+  },
+  { kind: 'release-create', path: /^\/releases$/, method: 'POST', template: '/releases' },
+  { kind: 'release-by-tag', path: /^\/releases\/tags\/(.+)$/, method: 'GET', template: '/releases/tags/{tag}', param: 'name' },
+  { kind: 'release-update', path: /^\/releases\/(\d+)$/, method: 'PATCH', template: '/releases/{release_id}', param: 'number' },
+  { kind: 'asset', path: /^\/releases\/(\d+)\/assets$/, method: 'POST', template: '/releases/{release_id}/assets', param: 'number' },
+  {
+    kind: 'dispatch',
+    path: /^\/actions\/workflows\/([^/]+)\/dispatches$/,
+    method: 'POST',
+    template: '/actions/workflows/{workflow_id}/dispatches',
+    param: 'name',
+  },
+]
+
+/** The repository endpoint a request is for (with `allowed` false for a served path and another method), or undefined. */
 function repoRouteOf(method: string, path: string): RepoRoute | undefined {
   const base = /^\/repos\/([^/]+)\/([^/]+)(\/.*)$/.exec(path)
   if (!base) return undefined
   const [, owner, repo, rest] = base
-  let m: RegExpExecArray | null
-  if (rest === '/pulls') {
-    const kind = method === 'POST' ? 'create' : 'list'
-    return { kind, template: '/repos/{owner}/{repo}/pulls', owner, repo, allowed: method === 'GET' || method === 'POST' }
+  const matching = REPO_ROUTES.filter((r) => r.path.test(rest))
+  const route = matching.find((r) => r.method === method) ?? matching[0]
+  if (!route) return undefined
+  const m = route.path.exec(rest)!
+  return {
+    kind: route.kind,
+    template: `/repos/{owner}/{repo}${route.template}`,
+    owner,
+    repo,
+    ...(route.param === 'number' ? { number: Number(m[1]) } : route.param === 'name' ? { name: decodeURIComponent(m[1]) } : {}),
+    allowed: route.method === method,
   }
-  if ((m = /^\/pulls\/(\d+)$/.exec(rest)))
-    return {
-      kind: 'update',
-      template: '/repos/{owner}/{repo}/pulls/{pull_number}',
-      owner,
-      repo,
-      number: Number(m[1]),
-      allowed: method === 'PATCH',
-    }
-  if ((m = /^\/issues\/(\d+)\/labels$/.exec(rest)))
-    return {
-      kind: 'labels',
-      template: '/repos/{owner}/{repo}/issues/{issue_number}/labels',
-      owner,
-      repo,
-      number: Number(m[1]),
-      allowed: method === 'POST',
-    }
-  if ((m = /^\/pulls\/(\d+)\/requested_reviewers$/.exec(rest)))
-    return {
-      kind: 'reviewers',
-      template: '/repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers',
-      owner,
-      repo,
-      number: Number(m[1]),
-      allowed: method === 'POST',
-    }
-  if (rest === '/releases')
-    return { kind: 'release-create', template: '/repos/{owner}/{repo}/releases', owner, repo, allowed: method === 'POST' }
-  if ((m = /^\/releases\/tags\/(.+)$/.exec(rest)))
-    return {
-      kind: 'release-by-tag',
-      template: '/repos/{owner}/{repo}/releases/tags/{tag}',
-      owner,
-      repo,
-      name: decodeURIComponent(m[1]),
-      allowed: method === 'GET',
-    }
-  if ((m = /^\/releases\/(\d+)$/.exec(rest)))
-    return {
-      kind: 'release-update',
-      template: '/repos/{owner}/{repo}/releases/{release_id}',
-      owner,
-      repo,
-      number: Number(m[1]),
-      allowed: method === 'PATCH',
-    }
-  if ((m = /^\/releases\/(\d+)\/assets$/.exec(rest)))
-    return {
-      kind: 'asset',
-      template: '/repos/{owner}/{repo}/releases/{release_id}/assets',
-      owner,
-      repo,
-      number: Number(m[1]),
-      allowed: method === 'POST',
-    }
-  if ((m = /^\/actions\/workflows\/([^/]+)\/dispatches$/.exec(rest)))
-    return {
-      kind: 'dispatch',
-      template: '/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches',
-      owner,
-      repo,
-      name: decodeURIComponent(m[1]),
-      allowed: method === 'POST',
-    }
-  return undefined
 }
 
 function userJson(login: string, type: 'User' | 'Organization') {
