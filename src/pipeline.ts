@@ -355,6 +355,8 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   const chart = parseChart(chartText, chartFile)
   core.info(`${chartFile}: name ${chart.name}, version ${chart.version}, appVersion ${chart.appVersion}`)
   report.chartName = chart.name
+  report.previousAppVersion = chart.appVersion
+  report.previousChartVersion = chart.version
   const decision = decideUpdate(chart, selection, inputs.bump)
   if (decision.kind === 'ahead') {
     core.notice(

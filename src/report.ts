@@ -122,17 +122,16 @@ export async function writeSeveral(results: { path: string; report: RunReport; e
   const s = core.summary
   s.addHeading(`Helm chart sync: ${results.length} charts${dryRun ? ' (dry run)' : ''}`, 2)
   const cell = (text: string | undefined) => (text ? code(text) : '—')
+  // Before → after when the run changed it; the value before alone when the run failed before deciding.
+  const change = (before: string | undefined, after: string | undefined) =>
+    before && after && after !== before ? `${cell(before)} → ${cell(after)}` : cell(after ?? before)
   s.addTable([
     ['Chart', 'Path', 'appVersion', 'Chart version', 'Tag', 'Pushed', 'Result'].map((data) => ({ data, header: true })),
     ...results.map(({ path, report: r, error }) => [
       r.chartName ? escape(r.chartName) : '—',
       code(path),
-      r.previousAppVersion && r.appVersion !== r.previousAppVersion
-        ? `${cell(r.previousAppVersion)} → ${cell(r.appVersion)}`
-        : cell(r.appVersion),
-      r.previousChartVersion && r.chartVersion !== r.previousChartVersion
-        ? `${cell(r.previousChartVersion)} → ${cell(r.chartVersion)}`
-        : cell(r.chartVersion),
+      change(r.previousAppVersion, r.appVersion),
+      change(r.previousChartVersion, r.chartVersion),
       cell(r.tag),
       r.pushed ? 'yes' : 'no',
       error ? `failed: ${escape(error.split('\n')[0])}` : r.skipped ? escape(r.skipped) : r.updated ? 'updated' : 'up to date',
@@ -148,6 +147,10 @@ export async function writeSeveral(results: { path: string; report: RunReport; e
 /** Adds one chart's report to the job summary, its sections at heading `level`. */
 function addReport(report: RunReport, error: string | undefined, level: number): void {
   const s = core.summary
+  if (report.skipped && !error) {
+    s.addRaw(escape(report.skipped), true)
+    return
+  }
   if (error) {
     // The whole cause: a remote's rejection (GH006 …) or a registry's error body is on later lines.
     const [first, ...rest] = error.trim().split('\n')

@@ -80,6 +80,8 @@ describe('several charts in one step', () => {
     expect(first.outputs).toMatchObject({ updated: 'true', pushed: 'true', 'chart-version': '' })
     expect(first.summary).toContain('Helm chart sync: 3 charts')
     expect(first.summary).toContain('failed: ')
+    expect(first.summary).toContain('<td>cache</td><td><code>charts/cache</code></td><td><code>7.2.0</code></td>')
+    expect(first.summary).toContain('<h3>charts/plain</h3>\nskipped: its Chart.yaml lists no image')
 
     // The fix: the broken template goes; the next run releases cache (valkey 7.2.0 → 8.0.1: major) and leaves zero-cache alone.
     s.remote.pushFiles({ 'charts/cache/templates/broken.yaml': null }, 'fix(cache): drop the broken template')
