@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { artifactHubImages, parseChart } from './chart/chart-file.js'
+import { artifactHubImages, imageAtAppVersion, parseChart } from './chart/chart-file.js'
 import { ChartError } from './errors.js'
 import { parseImageReference, ReferenceError, type RepositoryReference } from './upstream/reference.js'
 
@@ -72,11 +72,10 @@ export async function followedImage(chartDir: string): Promise<RepositoryReferen
     throw new ChartError(`cannot read ${file}: ${(error as Error).message}`)
   }
   const chart = parseChart(text, file)
-  const entry = artifactHubImages(text, file).find((i) => i.image.split('@')[0].endsWith(`:${chart.appVersion}`))
+  const entry = imageAtAppVersion(artifactHubImages(text, file), chart.appVersion)
   if (!entry) return undefined
-  const repository = entry.image.split('@')[0].slice(0, -`:${chart.appVersion}`.length)
   try {
-    return parseImageReference(repository)
+    return parseImageReference(entry.repository)
   } catch (error) {
     if (error instanceof ReferenceError) throw new ChartError(`${file}: artifacthub.io/images names '${entry.image}': ${error.message}`)
     throw error

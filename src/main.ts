@@ -4,10 +4,9 @@ import { DEFAULT_IMAGE, readInputs, type Inputs } from './inputs.js'
 import { runPipeline } from './pipeline.js'
 import { newReport, writeOutputs, writeSeveral, writeSummary, type RunReport } from './report.js'
 import { expandChartPaths, followedImage, type ChartTarget } from './charts.js'
-import { InputError } from './errors.js'
 import { parseImageReference } from './upstream/reference.js'
 import { closeRegistryConnections } from './upstream/registry.js'
-import { ActionError } from './errors.js'
+import { ActionError, InputError } from './errors.js'
 import { runPruneMode, runPruneStage } from './github/prune-mode.js'
 import { Scratch } from './scratch.js'
 import { sourceMappedStack } from './stack.js'
@@ -36,6 +35,7 @@ function refuseUnmergedWrites(inputs: Inputs): void {
 export async function run(): Promise<void> {
   let report: RunReport = newReport(process.env['INPUT_MODE'] || 'pipeline', false)
   let failure: string | undefined
+  let chartPath: string | undefined
   /** Set once a several-chart run has written its own outputs and summary. */
   let reported = false
   const scratch = new Scratch(process.env.RUNNER_TEMP || tmpdir())
@@ -48,6 +48,7 @@ export async function run(): Promise<void> {
   process.once('exit', () => scratch.removeAll())
   try {
     const inputs = readInputs()
+    chartPath = inputs.chartPath
     report = newReport(inputs.mode, inputs.dryRun)
     refuseUnmergedWrites(inputs)
     if (inputs.dryRun) core.notice('dry run: nothing will be written (no commit, push, tag, registry write or API delete)')
@@ -76,7 +77,7 @@ export async function run(): Promise<void> {
     if (failure) core.setFailed(failure)
     return
   }
-  writeOutputs(report, process.env['INPUT_CHART-PATH']?.trim() || 'charts/zero-cache')
+  writeOutputs(report, chartPath)
   try {
     await writeSummary(report, failure)
   } catch (error) {

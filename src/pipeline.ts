@@ -2,7 +2,14 @@ import semver from 'semver'
 import * as core from '@actions/core'
 import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
-import { artifactHubImages, parseChart, setArtifactHubAnnotations, setChartVersions, type ChartMetadata } from './chart/chart-file.js'
+import {
+  artifactHubImages,
+  imageAtAppVersion,
+  parseChart,
+  setArtifactHubAnnotations,
+  setChartVersions,
+  type ChartMetadata,
+} from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
 import { Git, isValidTagName } from './git.js'
@@ -70,10 +77,6 @@ interface Run {
   repo?: RepoClient
   /** The chart archive this run packaged, for the Release. */
   archive?: { version: string; path: string }
-  /** The tags on origin when the run planned (name → commit). */
-  tags?: Map<string, string>
-  /** Upstream releases pages by image tag, read once (see {@link upstreamReleases}). */
-  releasesPages?: Map<string, Promise<string | undefined>>
 }
 
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
@@ -95,6 +98,8 @@ interface Observation {
   githubRelease?: Release
   /** artifacthub-repo: the file's bytes at the base commit, when it is to be pushed. */
   artifactHubRepo?: Buffer
+  /** The tags on origin when the run planned (name → commit). */
+  tags: Map<string, string>
 }
 
 /**
@@ -375,6 +380,8 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   let releaseCommit: CommitRef
   let digest: string | undefined
   let published = false
+  /** The chart version an update gets: the bump, or the next free one after it. */
+  let nextVersion = chart.version
   if (decision.kind === 'update') {
     const free = await firstFreeVersion(decision.version, async (v) => {
       if (remoteTags.has(formatTemplate(inputs.tagFormat, values(v, decision.appVersion)))) return true
@@ -386,10 +393,11 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       core.warning(w)
       report.warnings.push(w)
     }
+    nextVersion = free.version
     if (!propose) {
       appVersion = decision.appVersion
       version = free.version
-    } else decision.version = free.version
+    }
   }
   if (decision.kind === 'update' && !propose) {
     releaseCommit = 'new'
@@ -431,7 +439,6 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     lint: inputs.lint,
     skippedVersions: skipped,
   })
-  run.tags = remoteTags
   let githubRelease: Release | undefined
   if (inputs.githubRelease) {
     githubRelease = await (await repoClient(run)).releaseByTag(tag)
@@ -472,10 +479,11 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   }
   const releasing = plan.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
   if (inputs.dispatchWorkflow && releasing) plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag })
-  if (!propose || decision.kind !== 'update') return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo }
+  if (!propose || decision.kind !== 'update')
+    return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, tags: remoteTags }
 
   // The proposal: the update step, its lint, and the pull request that carries them.
-  const next = values(decision.version, decision.appVersion)
+  const next = values(nextVersion, decision.appVersion)
   const prBranch = formatTemplate(inputs.pullRequestBranch, next)
   if (!isValidTagName(prBranch) || prBranch === branch) {
     throw new ActionError(
@@ -488,7 +496,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   const update = {
     kind: 'update' as const,
     from: { version: chart.version, appVersion: chart.appVersion },
-    to: { version: decision.version, appVersion: decision.appVersion },
+    to: { version: nextVersion, appVersion: decision.appVersion },
     releaseType: decision.releaseType,
     breaking: decision.breaking,
     skippedVersions: skipped,
@@ -500,7 +508,17 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       `no new pull request until upstream has a newer version than that`
     core.notice(n)
     report.facts.push(n)
-    return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, pullRequest: { decision: prDecision, body: '' } }
+    return {
+      base,
+      chartText,
+      chart,
+      plan,
+      release,
+      githubRelease,
+      artifactHubRepo,
+      tags: remoteTags,
+      pullRequest: { decision: prDecision, body: '' },
+    }
   }
   const nextTag = formatTemplate(inputs.tagFormat, next)
   const body = pullRequestBody({
@@ -509,7 +527,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     update,
     releaseNotes: await upstreamReleases(run, decision.appVersion),
     tag: nextTag,
-    chartRef: `${inputs.ociRepo.url}/${chart.name}:${decision.version}`,
+    chartRef: `${inputs.ociRepo.url}/${chart.name}:${nextVersion}`,
     base: branch,
   })
   const existing = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
@@ -522,7 +540,17 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
     existing: existing && { number: existing.number, url: existing.url },
   })
-  return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, pullRequest: { decision: prDecision, body } }
+  return {
+    base,
+    chartText,
+    chart,
+    plan,
+    release,
+    githubRelease,
+    artifactHubRepo,
+    tags: remoteTags,
+    pullRequest: { decision: prDecision, body },
+  }
 }
 
 /**
@@ -530,17 +558,9 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
  * `tag` names a GitHub repository as its `org.opencontainers.image.source`; undefined otherwise.
  */
 async function upstreamReleases(run: Run, tag: string): Promise<string | undefined> {
-  run.releasesPages ??= new Map()
-  let page = run.releasesPages.get(tag)
-  if (!page) {
-    page = (async () => {
-      const source = await run.upstream?.imageSource(tag)
-      const repo = source ? /^https:\/\/github\.com\/[^/\s]+\/[^/\s#?]+/.exec(source.replace(/\.git$|\/$/, ''))?.[0] : undefined
-      return repo ? `${repo}/releases` : undefined
-    })()
-    run.releasesPages.set(tag, page)
-  }
-  return page
+  const source = await run.upstream?.imageSource(tag)
+  const repo = source ? /^https:\/\/github\.com\/[^/\s]+\/[^/\s#?]+/.exec(source.replace(/\.git$|\/$/, ''))?.[0] : undefined
+  return repo ? `${repo}/releases` : undefined
 }
 
 /**
@@ -551,7 +571,7 @@ async function upstreamReleases(run: Run, tag: string): Promise<string | undefin
 async function editChart(run: Run, obs: Observation, to: { version: string; appVersion: string }): Promise<string> {
   const text = setChartVersions(obs.chartText, to, run.chartFile)
   if (!/artifacthub\.io\/(images|changes)/.test(text)) return text
-  const entry = artifactHubImages(text, run.chartFile).find((i) => i.image.split('@')[0].endsWith(`:${obs.chart.appVersion}`))
+  const entry = imageAtAppVersion(artifactHubImages(text, run.chartFile), obs.chart.appVersion)
   const url = await upstreamReleases(run, to.appVersion)
   const edited = setArtifactHubAnnotations(
     text,
@@ -769,45 +789,62 @@ async function publish(
   release: ReleaseState,
   updated: Worktree | undefined,
 ): Promise<void> {
-  const { inputs, git, helm, report } = run
+  const { inputs, helm, report } = run
   const client = chartClient(run, release.name)
-  let worktree = updated?.commit === source ? updated : undefined
-  const own = worktree === undefined
-  if (!worktree) {
-    const dir = run.scratch.dir('chart-source-')
-    worktree = { dir, git: await git.addWorktree(dir, source), commit: source }
-    core.info(`packaging the chart as it is at ${source.slice(0, 12)} (the commit that set version ${release.version})`)
+  const archive = await packageAt(run, source, release.version, updated, lint)
+  if (inputs.registryCredentials) await helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
+  // Last look before writing: another run may have pushed this version since we observed.
+  const existing = await client.headManifest(chartVersionToTag(release.version))
+  if (existing) {
+    core.info(`${release.chartRef} was published meanwhile (${existing.digest}); not pushing it again`)
+    report.facts.push(`${release.chartRef} was published by another run (${existing.digest})`)
+    report.chartDigest = existing.digest
+    return
+  }
+  const digest = await helm.push(archive, inputs.ociRepo.url, inputs.plainHttp)
+  report.pushed = true
+  report.done.push(step)
+  report.chartDigest = digest ?? (await client.headManifest(chartVersionToTag(release.version)))?.digest
+  core.info(`pushed ${release.chartRef} (${report.chartDigest ?? 'digest unknown'})`)
+}
+
+/**
+ * Packages the chart as it is at `source` (in the update's worktree when that holds `source`, else
+ * in a worktree of its own), after checking that it has `version` and linting it when `lint` is
+ * given. Stamped with the commit's time, so any run packaging this commit makes the same archive:
+ * publish pushes it, and a Release attaches it. Returns the archive's path (kept in `run.archive`).
+ */
+async function packageAt(
+  run: Run,
+  source: string,
+  version: string,
+  updated: Worktree | undefined,
+  lint?: Extract<Step, { kind: 'lint' }>,
+): Promise<string> {
+  if (run.archive?.version === version) return run.archive.path
+  const { git, helm } = run
+  const own = updated?.commit !== source
+  const dir = own ? run.scratch.dir('chart-source-') : updated!.dir
+  if (own) {
+    await git.addWorktree(dir, source)
+    core.info(`packaging the chart as it is at ${source.slice(0, 12)} (the commit that set version ${version})`)
   }
   try {
-    const chartDir = join(worktree.dir, run.chartRel)
+    const chartDir = join(dir, run.chartRel)
     const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), run.chartFile)
-    if (onDisk.version !== release.version) {
-      throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${release.version}`)
+    if (onDisk.version !== version) {
+      throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
     }
     if (lint) {
       core.info(await helm.lint(chartDir))
-      report.done.push(lint)
+      run.report.done.push(lint)
     }
-    // Stamped with the release commit's time, so any run packaging this commit makes the same archive.
     const archive = await helm.package(chartDir, await git.commitTime(source))
-    run.archive = { version: release.version, path: archive }
-    core.info(`packaged ${basename(archive)}`)
-    if (inputs.registryCredentials) await helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
-    // Last look before writing: another run may have pushed this version since we observed.
-    const existing = await client.headManifest(chartVersionToTag(release.version))
-    if (existing) {
-      core.info(`${release.chartRef} was published meanwhile (${existing.digest}); not pushing it again`)
-      report.facts.push(`${release.chartRef} was published by another run (${existing.digest})`)
-      report.chartDigest = existing.digest
-      return
-    }
-    const digest = await helm.push(archive, inputs.ociRepo.url, inputs.plainHttp)
-    report.pushed = true
-    report.done.push(step)
-    report.chartDigest = digest ?? (await client.headManifest(chartVersionToTag(release.version)))?.digest
-    core.info(`pushed ${release.chartRef} (${report.chartDigest ?? 'digest unknown'})`)
+    run.archive = { version, path: archive }
+    core.info(`packaged ${basename(archive)} at ${source.slice(0, 12)}`)
+    return archive
   } finally {
-    if (own) await git.removeWorktree(worktree.dir)
+    if (own) await git.removeWorktree(dir)
   }
 }
 
@@ -829,7 +866,7 @@ async function applyGithubRelease(
   const needsNotes = step.missing.includes('release') || step.missing.includes('notes')
   let notes = ''
   if (needsNotes) {
-    const previous = previousReleaseTag(run.tags ?? new Map(), inputs.tagFormat, obs.chart.name, step.version)
+    const previous = previousReleaseTag(obs.tags, inputs.tagFormat, obs.chart.name, step.version)
     await git.unshallow(run.branch)
     const commits = await git.commitsTouching(previous?.commit, source, run.chartRel)
     let previousAppVersion: string | undefined
@@ -866,31 +903,12 @@ async function applyGithubRelease(
     core.info(`filled in the notes of ${current.url}`)
   }
   if (!current.assets.includes(step.asset)) {
-    const archive = run.archive?.version === step.version ? run.archive.path : await packageAt(run, source, step.version, updated)
+    const archive = await packageAt(run, source, step.version, updated)
     await repo.uploadAsset(current, step.asset, await readFile(archive), 'application/gzip')
     core.info(`attached ${step.asset} to ${current.url}`)
   }
   report.releaseUrl = current.url
   report.done.push(step)
-}
-
-/** Packages the chart as it is at `source`, for a Release whose chart was published by an earlier run. */
-async function packageAt(run: Run, source: string, version: string, updated: Worktree | undefined): Promise<string> {
-  const own = updated?.commit !== source
-  const dir = own ? run.scratch.dir('chart-release-') : updated!.dir
-  if (own) await run.git.addWorktree(dir, source)
-  try {
-    const chartDir = join(dir, run.chartRel)
-    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), run.chartFile)
-    if (onDisk.version !== version)
-      throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
-    const archive = await run.helm.package(chartDir, await run.git.commitTime(source))
-    run.archive = { version, path: archive }
-    core.info(`packaged ${basename(archive)} at ${source.slice(0, 12)} for the Release`)
-    return archive
-  } finally {
-    if (own) await run.git.removeWorktree(dir)
-  }
 }
 
 /**

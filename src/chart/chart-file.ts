@@ -237,6 +237,19 @@ export function artifactHubImages(text: string, file = 'Chart.yaml'): ArtifactHu
   return (list as ArtifactHubImage[]).map((e) => ({ name: typeof e.name === 'string' ? e.name : undefined, image: e.image }))
 }
 
+/**
+ * The entry of `images` whose tag is `appVersion` (Artifact Hub's convention for the image a chart
+ * deploys; a pinned `@sha256:` digest after the tag is allowed), with its repository (the reference
+ * without tag and digest); undefined when none is.
+ */
+export function imageAtAppVersion(images: ArtifactHubImage[], appVersion: string): (ArtifactHubImage & { repository: string }) | undefined {
+  for (const entry of images) {
+    const tagged = entry.image.split('@')[0]
+    if (tagged.endsWith(`:${appVersion}`)) return { ...entry, repository: tagged.slice(0, -`:${appVersion}`.length) }
+  }
+  return undefined
+}
+
 /** This release's entry of `artifacthub.io/changes`. */
 export interface ArtifactHubChange {
   description: string

@@ -181,6 +181,8 @@ export function nextLink(header: string | null): string | undefined {
  */
 export class RegistryClient {
   private authorization?: string
+  /** {@link imageSource} answers by reference: the pull request's body and the chart's changes ask for the same tag. */
+  private readonly sources = new Map<string, Promise<string | undefined>>()
   private readonly base: string
   private readonly dispatcher: Dispatcher
 
@@ -288,7 +290,17 @@ export class RegistryClient {
    * @returns the URL, or undefined when the image names none or cannot be read (never throws: the
    *   link is a courtesy of the pull request's text, not a reason to fail the run).
    */
-  async imageSource(reference: string): Promise<string | undefined> {
+  imageSource(reference: string): Promise<string | undefined> {
+    let source = this.sources.get(reference)
+    if (!source) {
+      source = this.readImageSource(reference)
+      this.sources.set(reference, source)
+    }
+    return source
+  }
+
+  /** Reads what {@link imageSource} returns, once per reference. */
+  private async readImageSource(reference: string): Promise<string | undefined> {
     try {
       let found = await this.getManifest(reference)
       for (let depth = 0; found && depth < 2; depth++) {

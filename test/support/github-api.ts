@@ -98,8 +98,8 @@ const UNDECLARED_400: Record<string, string[]> = {
  * Other documented or observed answers the description leaves out, by operation. Workflow dispatch
  * declares only 200 and 204, but GitHub answers 422 "Unexpected inputs provided: [...]" for inputs
  * the workflow does not declare (benc-uk/workflow-dispatch#80, peter-evans/slash-command-dispatch#115),
- * 422 "No ref found for: <ref>" for a missing branch, and 404 "Not Found" for a workflow file that does
- * not exist (as for any resource the token cannot see).
+ * 422 "No ref found for: <ref>" for a missing branch (benc-uk/workflow-dispatch#50, day8/re-frame2#9287),
+ * and 404 "Not Found" for a workflow file the ref does not have (octokit/octokit.js#2286).
  */
 const UNDECLARED: Record<string, { status: number; message: RegExp }[]> = {
   'actions/create-workflow-dispatch': [
@@ -752,7 +752,8 @@ export class GitHubApiDouble {
     const pulls = this.pulls.get(repository)
     const notFound = { message: 'Not Found', documentation_url: 'https://docs.github.com/rest/pulls/pulls', status: '404' }
     if (!tip || !pulls) {
-      // Undeclared for pulls/list and pulls/update; GitHub answers 404 for a repository the token cannot see.
+      // Undeclared for pulls/list and pulls/update; GitHub answers 404, not 403, for a repository the token cannot see
+      // (GitHub REST docs, "Troubleshooting": "404 error for an existing repository").
       if (route.kind === 'list' || route.kind === 'update' || route.kind === 'create') {
         this.log.push({ method: req.method ?? '', path: url.pathname, status: 404 })
         res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(notFound))
@@ -913,6 +914,7 @@ export class GitHubApiDouble {
       case 'release-create': {
         const tag = String(input.tag_name ?? '')
         if (releases.some((x) => x.tag === tag)) {
+          // The body conventional-changelog/releaser-tools#50 and ovh/cds#4740 quote.
           return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#create-a-release')
         }
         // GitHub would make the tag from target_commitish; the action must only release tags it pushed.
@@ -948,6 +950,7 @@ export class GitHubApiDouble {
           return
         }
         if (r.assets.some((a) => a.name === name)) {
+          // release-it/release-it#284 and semantic-release/github#295 quote this answer of uploads.github.com.
           return invalid([{ resource: 'ReleaseAsset', code: 'already_exists', field: 'name' }], 'releases/assets#upload-a-release-asset')
         }
         const asset = { id: this.nextId++, name, contentType: String(req.headers['content-type'] ?? ''), data: raw }
