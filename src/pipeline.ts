@@ -479,8 +479,8 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   }
   const releasing = plan.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
   if (inputs.dispatchWorkflow && releasing) plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag })
-  if (!propose || decision.kind !== 'update')
-    return { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, tags: remoteTags }
+  const observed: Observation = { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, tags: remoteTags }
+  if (!propose || decision.kind !== 'update') return observed
 
   // The proposal: the update step, its lint, and the pull request that carries them.
   const next = values(nextVersion, decision.appVersion)
@@ -508,17 +508,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       `no new pull request until upstream has a newer version than that`
     core.notice(n)
     report.facts.push(n)
-    return {
-      base,
-      chartText,
-      chart,
-      plan,
-      release,
-      githubRelease,
-      artifactHubRepo,
-      tags: remoteTags,
-      pullRequest: { decision: prDecision, body: '' },
-    }
+    return { ...observed, pullRequest: { decision: prDecision, body: '' } }
   }
   const nextTag = formatTemplate(inputs.tagFormat, next)
   const body = pullRequestBody({
@@ -540,17 +530,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
     existing: existing && { number: existing.number, url: existing.url },
   })
-  return {
-    base,
-    chartText,
-    chart,
-    plan,
-    release,
-    githubRelease,
-    artifactHubRepo,
-    tags: remoteTags,
-    pullRequest: { decision: prDecision, body },
-  }
+  return { ...observed, pullRequest: { decision: prDecision, body } }
 }
 
 /**
