@@ -781,7 +781,20 @@ async function publish(
     report.chartDigest = existing.digest
     return
   }
-  const digest = await helm.push(archive, inputs.ociRepo.url, inputs.plainHttp)
+  let digest: string | undefined
+  try {
+    digest = await helm.push(archive, inputs.ociRepo.url, inputs.plainHttp)
+  } catch (error) {
+    // Runs that push the same chart at the same moment race inside the registry: docker distribution
+    // may refuse one manifest PUT with "blob unknown" while another run's upload of that blob commits.
+    // When the version is there after a failed push, another run published it: done, as above.
+    const now = error instanceof ActionError ? await client.headManifest(chartVersionToTag(release.version)) : undefined
+    if (!now) throw error
+    core.info(`helm push failed, but ${release.chartRef} is published now (${now.digest}): another run pushed it`)
+    report.facts.push(`${release.chartRef} was published by another run (${now.digest})`)
+    report.chartDigest = now.digest
+    return
+  }
   report.pushed = true
   report.done.push(step)
   report.chartDigest = digest ?? (await client.headManifest(chartVersionToTag(release.version)))?.digest

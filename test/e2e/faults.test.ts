@@ -513,7 +513,10 @@ describe('fault injection: no fault leaves a half-done release', () => {
       const c = await fixture()
       const row = await check('concurrency', `${count} runs at once`, c, async () => {
         const runs = await Promise.all(Array.from({ length: count }, () => c.go()))
-        expect(runs.map((r) => r.exitCode)).toEqual(Array(count).fill(0))
+        expect(
+          runs.map((r) => r.exitCode),
+          runs.map((r) => r.log.split('\n').slice(-30).join('\n')).join('\n----\n'),
+        ).toEqual(Array(count).fill(0))
         expect(runs.filter((r) => r.outputs.updated === 'true').length).toBeGreaterThanOrEqual(1)
       })
       expect(row.violations, row.fault).toEqual([])
