@@ -124,6 +124,8 @@ try {
     image: `${upstreamProxy.host}/rocicorp/zero`,
     'oci-repo': `oci://${chartProxy.host}/acme/zero-cache-chart`,
     'plain-http': 'true',
+    'registry-username': REGISTRY_USER,
+    'registry-password': REGISTRY_PASSWORD,
   }
   const context = { actor: REGISTRY_USER, token: REGISTRY_PASSWORD }
   const workspace = remote.checkout()

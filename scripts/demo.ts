@@ -46,6 +46,8 @@ try {
         image: `${registry.host}/rocicorp/zero`,
         'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`,
         'plain-http': 'true',
+        'registry-username': REGISTRY_USER,
+        'registry-password': REGISTRY_PASSWORD,
         ...inputs,
       },
     })

@@ -22,11 +22,21 @@ import { dirname, join } from 'node:path'
  */
 export function releaseNotes(tag, version, changelog) {
   const m = /^v(\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?)$/.exec(tag)
+  if (/^zero-cache-/.test(tag)) {
+    throw new Error(`release tag '${tag}' is a chart release tag (release-chart.yml), not a release of the action: nothing is moved`)
+  }
   if (!m) throw new Error(`release tag '${tag}' is not vX.Y.Z (e.g. v1.2.0)`)
-  if (m[1] !== version) throw new Error(`release tag ${tag} does not match package.json version ${version}: bump package.json first`)
+  if (m[1] !== version) {
+    throw new Error(
+      `release tag ${tag} does not match package.json version ${version}: it is not a release of the action (bump package.json ` +
+        `first; the chart's own releases are tagged zero-cache-<version>)`,
+    )
+  }
   const lines = changelog.split('\n')
   const start = lines.findIndex((l) => new RegExp(`^## \\[${m[1].replace(/\./g, '\\.')}\\]`).test(l))
-  if (start < 0) throw new Error(`CHANGELOG.md has no '## [${m[1]}]' section: add the release's notes there`)
+  if (start < 0) {
+    throw new Error(`CHANGELOG.md has no '## [${m[1]}]' section: ${tag} is not a release of the action; add the release's notes there`)
+  }
   const end = lines.findIndex((l, i) => i > start && /^## /.test(l))
   const body = lines
     .slice(start + 1, end < 0 ? undefined : end)

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises'
+import { readFile, realpath } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
 import { artifactHubImages, imageAtAppVersion, parseChart } from './chart/chart-file.js'
 import { ChartError } from './errors.js'
@@ -21,7 +21,7 @@ export interface ChartTarget {
  * Expands `chart-path` entries (one per line or comma-separated) into chart directories: a plain
  * entry is taken as it is (a missing Chart.yaml is reported by that chart's run); a glob
  * (`charts/*`, `charts/{a,b}`) stands for every directory it matches that holds a Chart.yaml, in
- * name order. Duplicates are dropped.
+ * name order. The same directory reached twice (listed twice, or through a symlink) is kept once.
  *
  * @returns the charts, and whether the list came from a glob or several entries (the several-chart
  *   mode: `{name}-{version}` tags, a result per chart).
@@ -30,10 +30,12 @@ export interface ChartTarget {
 export async function expandChartPaths(workspace: string, entries: string[]): Promise<{ charts: ChartTarget[]; several: boolean }> {
   const charts: ChartTarget[] = []
   const seen = new Set<string>()
-  const add = (path: string) => {
+  // By real path: a symlinked chart directory (or a link loop under a glob) is one chart, once.
+  const add = async (path: string) => {
     const dir = isAbsolute(path) ? path : resolve(workspace, path)
-    if (seen.has(dir)) return
-    seen.add(dir)
+    const real = await realpath(dir).catch(() => dir)
+    if (seen.has(real)) return
+    seen.add(real)
     charts.push({ path: relative(workspace, dir) || '.', dir })
   }
   let globbed = false
@@ -44,13 +46,13 @@ export async function expandChartPaths(workspace: string, entries: string[]): Pr
       ? await import('tinyglobby')
       : { glob: undefined, isDynamicPattern: () => false }
     if (!glob || !isDynamicPattern(pattern)) {
-      add(pattern)
+      await add(pattern)
       continue
     }
     globbed = true
     const files = await glob(`${pattern}/Chart.yaml`, { cwd: workspace, onlyFiles: true, absolute: true, ignore: ['**/node_modules/**'] })
     if (files.length === 0) throw new ChartError(`chart-path '${entry}' matches no chart (no directory with a Chart.yaml)`)
-    for (const file of files.sort()) add(file.slice(0, -'/Chart.yaml'.length))
+    for (const file of files.sort()) await add(file.slice(0, -'/Chart.yaml'.length))
   }
   return { charts, several: globbed || charts.length > 1 }
 }
@@ -69,7 +71,11 @@ export async function followedImage(chartDir: string): Promise<RepositoryReferen
   try {
     text = await readFile(file, 'utf8')
   } catch (error) {
-    throw new ChartError(`cannot read ${file}: ${(error as Error).message}`)
+    throw new ChartError(
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? `${file} not found: set chart-path to the chart directory (the one holding Chart.yaml)`
+        : `cannot read ${file}: ${(error as Error).message}`,
+    )
   }
   const chart = parseChart(text, file)
   const entry = imageAtAppVersion(artifactHubImages(text, file), chart.appVersion)
@@ -80,4 +86,24 @@ export async function followedImage(chartDir: string): Promise<RepositoryReferen
     if (error instanceof ReferenceError) throw new ChartError(`${file}: artifacthub.io/images names '${entry.image}': ${error.message}`)
     throw error
   }
+}
+
+/**
+ * The `name` of each chart's Chart.yaml in the checkout, in order.
+ *
+ * @param strict when true, a chart whose Chart.yaml cannot be read or parsed throws its ChartError;
+ *   otherwise it is left out (its own run reports it).
+ */
+export async function chartNames(charts: ChartTarget[], strict = false): Promise<{ name: string; path: string }[]> {
+  const names: { name: string; path: string }[] = []
+  for (const chart of charts) {
+    const file = join(chart.dir, 'Chart.yaml')
+    try {
+      names.push({ name: parseChart(await readFile(file, 'utf8'), file).name, path: chart.path })
+    } catch (error) {
+      if (!strict) continue
+      throw error instanceof ChartError ? error : new ChartError(`cannot read ${file}: ${(error as Error).message}`)
+    }
+  }
+  return names
 }

@@ -246,6 +246,32 @@ export class Git {
     return this.identity
   }
 
+  /** The name and e-mail the run commits and tags as: the repository's git config, else {@link BOT_IDENTITY}. */
+  async commitIdentity(): Promise<{ name: string; email: string }> {
+    return this.ensureIdentity()
+  }
+
+  /**
+   * What a commit is, for telling the action's own commits from a person's: its parents, author
+   * and committer e-mail, subject, and the files it changes against its first parent
+   * (`git show -s` and `git diff-tree`). Fetches `branch` first when this clone lacks the commit.
+   */
+  async commitInfo(
+    commit: string,
+    branch: string,
+  ): Promise<{ parents: string[]; authorEmail: string; committerEmail: string; subject: string; files: string[] }> {
+    if ((await this.git(['cat-file', '-e', `${commit}^{commit}`], { allowFailure: true })).exitCode !== 0) await this.fetchBranch(branch)
+    const [parents, authorEmail, committerEmail, ...subject] = (
+      await this.out(['show', '-s', '--format=%P%x00%ae%x00%ce%x00%s', commit])
+    ).split('\0')
+    const parentList = parents.split(' ').filter(Boolean)
+    const files =
+      parentList.length === 1
+        ? (await this.out(['diff-tree', '--no-commit-id', '--name-only', '-r', parentList[0], commit])).split('\n').filter(Boolean)
+        : []
+    return { parents: parentList, authorEmail, committerEmail, subject: subject.join(' '), files }
+  }
+
   private async identityArgs(): Promise<string[]> {
     const id = await this.ensureIdentity()
     return ['-c', `user.name=${id.name}`, '-c', `user.email=${id.email}`]
@@ -390,12 +416,22 @@ function parseRefs(out: string): { heads: Map<string, string>; tags: Map<string,
  * True when `refs/tags/<name>` is a valid ref name, by the rules of `git check-ref-format` (its
  * manual, rules 1–10; checked in the tests against git itself): no component that starts with `.`
  * or ends with `.lock`, no `..`, no control characters, space, `~ ^ : ? * [ \`, no empty
- * component or leading, trailing or doubled `/`, no trailing `.`, no `@{`, not `@` alone.
+ * component or leading, trailing or doubled `/`, no trailing `.`, no `@{`, not `@` alone; and no
+ * component over {@link MAX_REF_COMPONENT_BYTES} bytes.
  */
 export function isValidTagName(name: string): boolean {
   const ref = `refs/tags/${name}`
   if (ref.includes('..') || ref.includes('@{') || ref.endsWith('.') || ref.endsWith('/')) return false
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x20\x7f~^:?*[\\]/.test(ref)) return false
-  return ref.split('/').every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock'))
+  return ref
+    .split('/')
+    .every((part) => part !== '' && !part.startsWith('.') && !part.endsWith('.lock') && Buffer.byteLength(part) <= MAX_REF_COMPONENT_BYTES)
 }
+
+/**
+ * The longest component of a ref name, in bytes: git stores loose refs as files, and a file name
+ * longer than the file system's limit (255 bytes on ext4, APFS and NTFS) cannot be created, so
+ * `git tag` and `git push` fail on it.
+ */
+export const MAX_REF_COMPONENT_BYTES = 255

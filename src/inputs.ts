@@ -13,6 +13,13 @@ import type { Credentials } from './upstream/registry.js'
 import { checkRange, type BumpKind } from './versions.js'
 import { unknownPlaceholders } from './plan.js'
 
+/** Values of the `lint` input, `true` read as `default`. */
+export type LintMode = 'off' | 'default' | 'strict'
+
+/** The default commit message (and pull request title) for one chart, and for several (it names the chart). */
+export const DEFAULT_COMMIT_MESSAGE = 'chore(chart): update appVersion to {app-version}'
+export const DEFAULT_COMMIT_MESSAGE_SEVERAL = 'chore(chart): update {name} appVersion to {app-version}'
+
 /** The run modes of the `mode` input. */
 export type Mode = 'pipeline' | 'prune' | 'cleanup-all'
 
@@ -40,6 +47,8 @@ export interface Inputs {
   bump: BumpKind
   tagFormat: string
   commitMessage: string
+  /** True when the `commit-message` input was set (otherwise the default names the chart when there are several). */
+  commitMessageSet: boolean
   /** Branch to commit to; undefined → the workflow's branch. */
   branch?: string
   /** `push`: commit to the branch; `pull-request`: propose the update in a pull request. */
@@ -57,8 +66,17 @@ export interface Inputs {
   /** A workflow file (e.g. `deploy.yml`) sent `workflow_dispatch` after each release; empty for none. */
   dispatchWorkflow: string
   plainHttp: boolean
-  lint: boolean
-  /** Chart registry credentials; undefined when no password is set. */
+  /**
+   * The lint gate before anything is written: `default` runs `helm lint` as chart-testing's `ct lint`
+   * does (once per `ci/*-values.yaml`, warnings allowed); `strict` adds `--strict` (warnings fail);
+   * `off` skips it.
+   */
+  lint: LintMode
+  /**
+   * Chart registry credentials: `registry-username`/`registry-password` when the password is set;
+   * otherwise `github-token` for GitHub's own container registry (ghcr.io, or the GHES container
+   * host), and nothing for any other registry (a token is only ever sent to the host it is for).
+   */
   registryCredentials?: Credentials
   githubToken: string
   githubApiUrl: string
@@ -139,6 +157,21 @@ function template(name: string, fallback: string, required: string[] = []): stri
 export const MAX_AGE_DAYS_LIMIT = 3650
 
 /**
+ * The host of GitHub's own container registry for this workflow: `ghcr.io` on github.com, and
+ * `containers.<host>` on GitHub Enterprise Server (from `GITHUB_SERVER_URL`; GitHub docs, "Working
+ * with the Container registry"). The only host the workflow's token is sent to by default.
+ */
+export function githubContainerHost(env: NodeJS.ProcessEnv = process.env): string {
+  try {
+    const server = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname
+    if (server !== 'github.com') return `containers.${server}`
+  } catch {
+    // a malformed GITHUB_SERVER_URL: github.com's registry
+  }
+  return 'ghcr.io'
+}
+
+/**
  * The default of `oci-repo`: the GitHub container registry of the repository the workflow runs in,
  * `oci://ghcr.io/<owner>/<repo>` (lowercased by parseOciRepository, as OCI names must be), so the
  * same workflow publishes to each fork's own registry. On GitHub Enterprise Server the container
@@ -148,14 +181,27 @@ export const MAX_AGE_DAYS_LIMIT = 3650
 export function defaultOciRepo(env: NodeJS.ProcessEnv = process.env): string {
   const repository = env.GITHUB_REPOSITORY
   if (!repository) return ''
-  let host = 'ghcr.io'
-  try {
-    const server = new URL(env.GITHUB_SERVER_URL || 'https://github.com').hostname
-    if (server !== 'github.com') host = `containers.${server}`
-  } catch {
-    // a malformed GITHUB_SERVER_URL: github.com's registry
-  }
-  return `oci://${host}/${repository}`
+  return `oci://${githubContainerHost(env)}/${repository}`
+}
+
+/** The `lint` input: `true` (or empty) → `default`, `false` → `off`, `strict`. */
+function lintMode(): LintMode {
+  const raw = input('lint')
+  if (raw === '' || /^(true|True|TRUE|default)$/.test(raw)) return 'default'
+  if (/^(false|False|FALSE|off)$/.test(raw)) return 'off'
+  if (raw === 'strict') return 'strict'
+  throw new InputError('lint', `'${raw}' is not one of true, false, strict`)
+}
+
+/**
+ * The chart registry's credentials (see {@link Inputs.registryCredentials}). The user name
+ * defaults to `GITHUB_ACTOR` (ghcr.io accepts any name with a token).
+ */
+function registryCredentials(ociRepo: OciRepository, username: string, password: string, githubToken: string): Credentials | undefined {
+  const user = username || process.env.GITHUB_ACTOR || 'oauth2'
+  if (password) return { username: user, password }
+  if (githubToken && ociRepo.registry === githubContainerHost()) return { username: user, password: githubToken }
+  return undefined
 }
 
 function timeScale(): number {
@@ -246,7 +292,8 @@ export function readInputs(): Inputs {
     versionRange,
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
     tagFormat: template('tag-format', 'v{version}', ['version']),
-    commitMessage: template('commit-message', 'chore(chart): update appVersion to {app-version}'),
+    commitMessage: template('commit-message', DEFAULT_COMMIT_MESSAGE),
+    commitMessageSet: core.getInput('commit-message') !== '',
     branch: input('branch') || undefined,
     commitMode,
     pullRequestBranch: template('pull-request-branch', 'chart-update/{name}'),
@@ -256,8 +303,8 @@ export function readInputs(): Inputs {
     dispatchWorkflow,
     artifacthubRepo: bool('artifacthub-repo'),
     plainHttp: bool('plain-http'),
-    lint: input('lint') === '' ? true : bool('lint'),
-    registryCredentials: registryPassword ? { username: username || 'oauth2', password: registryPassword } : undefined,
+    lint: lintMode(),
+    registryCredentials: registryCredentials(ociRepo, username, registryPassword, githubToken),
     githubToken,
     githubApiUrl: (input('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
     maxAgeDays,

@@ -1,13 +1,12 @@
 import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
-import { DEFAULT_IMAGE, readInputs, type Inputs } from './inputs.js'
+import { DEFAULT_COMMIT_MESSAGE_SEVERAL, readInputs, type Inputs } from './inputs.js'
 import { runPipeline } from './pipeline.js'
 import { newReport, writeOutputs, writeSeveral, writeSummary, type RunReport } from './report.js'
-import { expandChartPaths, followedImage, type ChartTarget } from './charts.js'
-import { parseImageReference } from './upstream/reference.js'
+import { chartNames, expandChartPaths, followedImage, type ChartTarget } from './charts.js'
 import { closeRegistryConnections } from './upstream/registry.js'
-import { ActionError, InputError } from './errors.js'
-import { runPruneMode, runPruneStage } from './github/prune-mode.js'
+import { ActionError, ChartError, InputError } from './errors.js'
+import { resolvePackage, runPruneMode, runPruneStage } from './github/prune-mode.js'
 import { Scratch } from './scratch.js'
 import { sourceMappedStack } from './stack.js'
 
@@ -59,13 +58,24 @@ export async function run(): Promise<void> {
         failure = await runSeveral(inputs, charts, scratch)
         reported = true
       } else {
-        const image = inputs.image ?? (await followedImage(charts[0].dir).catch(() => undefined)) ?? parseImageReference(DEFAULT_IMAGE)
+        const image = inputs.image ?? (await followedImage(charts[0].dir))
+        if (!image) {
+          throw new InputError(
+            'image',
+            `not set, and ${charts[0].path}/Chart.yaml lists no image at its appVersion in artifacthub.io/images: set image to the ` +
+              `upstream image the chart deploys (e.g. rocicorp/zero), or add the annotation`,
+          )
+        }
         const one = { ...inputs, image, chartDir: charts[0].dir, chartPath: inputs.chartPath }
         await runPipeline(one, report, scratch)
         await runPruneStage(one, report)
       }
     } else {
-      await runPruneMode(inputs, report)
+      const { charts, several } = await expandChartPaths(inputs.workspace, inputs.chartPaths)
+      if (several) {
+        failure = await runPruneSeveral(inputs, charts)
+        reported = true
+      } else await runPruneMode(inputs, report)
     }
   } catch (error) {
     failure = failureOf(error)
@@ -117,6 +127,15 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
       `'${tagFormat}' has no {name}: with several charts, each chart's tags must differ (e.g. {name}-{version})`,
     )
   }
+  if (inputs.commitMode === 'pull-request' && !inputs.pullRequestBranch.includes('{name}')) {
+    throw new InputError(
+      'pull-request-branch',
+      `'${inputs.pullRequestBranch}' has no {name}: with several charts, each chart's proposal needs a branch of its own ` +
+        `(e.g. chart-update/{name})`,
+    )
+  }
+  await refuseSharedNames(charts)
+  const commitMessage = inputs.commitMessageSet ? inputs.commitMessage : DEFAULT_COMMIT_MESSAGE_SEVERAL
   core.info(`${charts.length} charts: ${charts.map((c) => c.path).join(', ')}`)
   const results: { path: string; report: RunReport; error?: string }[] = []
   for (const chart of charts) {
@@ -131,7 +150,7 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
         core.notice(`${chart.path}: ${report.skipped}`)
         continue
       }
-      const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat }
+      const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat, commitMessage }
       await runPipeline(one, report, scratch)
       await runPruneStage(one, report)
     } catch (error) {
@@ -150,4 +169,79 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
     `${failed.length} of ${charts.length} charts failed: ${failed.map((r) => `${r.report.chartName ?? r.path} (${r.path})`).join(', ')}; ` +
     `the others were released. The next run retries the failed ones`
   )
+}
+
+/**
+ * Refuses several charts that share a `name` (they would publish into one OCI repository and
+ * interleave their versions), naming the directories, before anything is written. Charts whose
+ * Chart.yaml cannot be read are left to their own run's error.
+ */
+async function refuseSharedNames(charts: ChartTarget[]): Promise<void> {
+  const byName = new Map<string, string[]>()
+  for (const { name, path } of await chartNames(charts)) byName.set(name, [...(byName.get(name) ?? []), path])
+  const shared = [...byName].filter(([, paths]) => paths.length > 1)
+  if (!shared.length) return
+  throw new ChartError(
+    `${shared.map(([name, paths]) => `${paths.join(' and ')} are both named '${name}'`).join('; ')}: charts of one step publish to ` +
+      `<oci-repo>/<name>, so their versions would mix in one repository. Rename one, or release them from separate steps with ` +
+      `different oci-repo. Nothing was written`,
+  )
+}
+
+/**
+ * Modes prune and cleanup-all over several charts: each chart's package, in turn; one chart's
+ * failure does not stop the others. cleanup-all runs only when `confirm` names every package (one
+ * per line), and otherwise refuses, listing them, with nothing deleted.
+ *
+ * @returns the step's failure message naming every chart that failed, or undefined.
+ */
+async function runPruneSeveral(inputs: Inputs, charts: ChartTarget[]): Promise<string | undefined> {
+  if (inputs.mode === 'cleanup-all') {
+    const named = await chartNames(charts, true)
+    const confirmed = new Set(
+      inputs.confirm
+        .split(/[\n,]/)
+        .map((c) => c.trim())
+        .filter(Boolean),
+    )
+    const packages = named.map((c) => packageOf(inputs, c.name))
+    const missing = packages.filter((p) => !confirmed.has(p))
+    if (missing.length) {
+      throw new InputError(
+        'confirm',
+        `cleanup-all deletes every version of ${packages.length} packages: ${packages.join(', ')}; confirm must name each of them, one ` +
+          `per line (missing: ${missing.join(', ')}). Nothing was deleted`,
+      )
+    }
+  }
+  const results: { path: string; report: RunReport; error?: string }[] = []
+  for (const chart of charts) {
+    const report = newReport(inputs.mode, inputs.dryRun)
+    const result: { path: string; report: RunReport; error?: string } = { path: chart.path, report }
+    results.push(result)
+    core.info(`\n━━ ${chart.path} ━━`)
+    try {
+      // confirm was checked against every package above: each chart's own check sees its own name.
+      const confirm = inputs.mode === 'cleanup-all' ? packageOf(inputs, (await chartNames([chart], true))[0].name) : inputs.confirm
+      await runPruneMode({ ...inputs, chartDir: chart.dir, chartPath: chart.path, confirm }, report)
+    } catch (error) {
+      result.error = failureOf(error)
+      core.error(`${chart.path}: ${result.error}`)
+    }
+  }
+  try {
+    await writeSeveral(results, inputs.dryRun)
+  } catch (error) {
+    core.warning(`could not write the job summary: ${(error as Error).message}`)
+  }
+  const failed = results.filter((r) => r.error)
+  if (!failed.length) return undefined
+  const names = failed.map((r) => `${r.report.chartName ?? r.path} (${r.path})`)
+  return `${failed.length} of ${charts.length} charts failed: ${names.join(', ')}`
+}
+
+/** The package name cleanup-all's confirm must give for a chart: the last part of its GitHub Packages name. */
+function packageOf(inputs: Inputs, chartName: string): string {
+  const target = resolvePackage(inputs, chartName)
+  return 'skip' in target ? chartName : target.name
 }

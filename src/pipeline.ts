@@ -1,4 +1,5 @@
 import semver from 'semver'
+import { isMap, parseDocument } from 'yaml'
 import * as core from '@actions/core'
 import { readFile, realpath, writeFile } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
@@ -12,7 +13,7 @@ import {
 } from './chart/chart-file.js'
 import { Helm } from './chart/helm.js'
 import { ActionError, ChartError } from './errors.js'
-import { Git, isValidTagName } from './git.js'
+import { Git, isValidTagName, MAX_REF_COMPONENT_BYTES } from './git.js'
 import type { Inputs } from './inputs.js'
 import {
   decideUpdate,
@@ -27,7 +28,7 @@ import {
 } from './plan.js'
 import type { PullRequest, Release, RepoClient } from './github/repo.js'
 import { previousReleaseTag, releaseNotes } from './release-notes.js'
-import { decidePullRequest, pullRequestBody, type PullRequestDecision } from './pull-request.js'
+import { decidePullRequest, pullRequestBody, readProposal, type PullRequestDecision } from './pull-request.js'
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
 import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
@@ -212,8 +213,16 @@ export async function runPipeline(inputs: Inputs, report: RunReport, scratch: Sc
       }
       if (step.kind === 'artifacthub-repo')
         await core.group('Artifact Hub repository metadata', () => pushArtifactHubRepo(run, observation!, step))
-      if (step.kind === 'dispatch') await core.group(`Dispatch: ${step.workflow}`, () => dispatch(run, step, release))
+      if (step.kind === 'dispatch') {
+        const commit = release.remoteTagCommit ?? resolve(release.releaseCommit)
+        await core.group(`Dispatch: ${step.workflow}`, () => dispatch(run, step, release, commit))
+      }
       if (step.kind === 'pull-request') await core.group(`Pull request: ${step.branch}`, () => applyPullRequest(run, observation!, step))
+      if (step.kind === 'pull-request-comment') {
+        await (await repoClient(run)).addComment(step.number, step.body)
+        core.info(`commented on pull request #${step.number}: its branch is left alone`)
+        report.done.push(step)
+      }
     }
   } finally {
     if (updated) await git.removeWorktree(updated.dir)
@@ -359,10 +368,18 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   }
   const chart = parseChart(chartText, chartFile)
   core.info(`${chartFile}: name ${chart.name}, version ${chart.version}, appVersion ${chart.appVersion}`)
+  checkChartName(chart.name, chartFile)
   report.chartName = chart.name
   report.previousAppVersion = chart.appVersion
   report.previousChartVersion = chart.version
   const decision = decideUpdate(chart, selection, inputs.bump)
+  if (decision.kind === 'update' && decision.appVersion !== selection.selected?.tag) {
+    const n =
+      `appVersion is written ${decision.appVersion}, without the leading v of the image tag ${selection.selected?.tag}, as the chart ` +
+      `writes it (${chart.appVersion}); its templates add the v`
+    core.info(n)
+    report.notes.push(n)
+  }
   if (decision.kind === 'ahead') {
     core.notice(
       `appVersion ${chart.appVersion} is ahead of the newest allowed upstream version ${decision.newest}; the chart is left as it is`,
@@ -407,15 +424,30 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     digest = manifest?.digest
     const tag = formatTemplate(inputs.tagFormat, values(version, appVersion))
     if (!published || !remoteTags.has(tag)) {
-      // Recovery path only: find the commit that set this version (needs history on shallow clones).
-      if (!inputs.dryRun) await git.unshallow(branch)
+      // Recovery path only: find the commit that set this version (needs history on shallow clones;
+      // a dry run fetches it too, read-only, so that it plans what a real run does).
+      await git.unshallow(branch)
       releaseCommit = (await git.lastCommitTouching(base, chartFile, '^version:')) ?? base
     } else {
       releaseCommit = remoteTags.get(tag)!
     }
   }
-  const tag = formatTemplate(inputs.tagFormat, values(version, appVersion))
-  if (!isValidTagName(tag)) throw new ActionError(`tag-format gives '${tag}', which is not a valid git tag name`)
+  let tag = formatTemplate(inputs.tagFormat, values(version, appVersion))
+  if (!isValidTagName(tag)) {
+    throw new ActionError(
+      `tag-format gives '${tag}', which is not a valid git tag name (git check-ref-format rules, each part at most ` +
+        `${MAX_REF_COMPONENT_BYTES} bytes); nothing was written`,
+    )
+  }
+  const earlier =
+    published && releaseCommit !== 'new' && !remoteTags.has(tag) ? earlierFormatTag(remoteTags, releaseCommit, version) : undefined
+  if (earlier) {
+    const n =
+      `${chart.name} ${version} is published and tagged ${earlier} (an earlier tag-format); tag-format ` +
+      `'${inputs.tagFormat}' applies to new versions`
+    core.info(n)
+    tag = earlier
+  }
   const release: ReleaseState = {
     version,
     appVersion,
@@ -436,7 +468,8 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     release,
     branch,
     commitMessage: formatTemplate(inputs.commitMessage, values(version, appVersion)),
-    lint: inputs.lint,
+    lint: inputs.lint !== 'off',
+    strictLint: inputs.lint === 'strict',
     skippedVersions: skipped,
   })
   let githubRelease: Release | undefined
@@ -447,6 +480,15 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       ? ['release']
       : [...(githubRelease.body.trim() ? [] : (['notes'] as const)), ...(githubRelease.assets.includes(asset) ? [] : (['asset'] as const))]
     if (githubRelease) report.releaseUrl = githubRelease.url
+    else {
+      for (const draft of await (await repoClient(run)).draftReleases(tag)) {
+        const w =
+          `a draft Release of ${tag} exists (${draft.url}); GitHub's lookup by tag does not see drafts, so ` +
+          `${inputs.dryRun ? 'a real run would create' : 'this run creates'} a published Release beside it: delete the draft`
+        core.warning(w)
+        report.warnings.push(w)
+      }
+    }
     if (missing.length) {
       plan.steps.push({
         kind: 'github-release',
@@ -467,6 +509,7 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
       core.warning(w)
       report.warnings.push(w)
     } else {
+      checkArtifactHubRepo(text, file)
       const data = Buffer.from(text)
       const ref = `${inputs.ociRepo.url}/${chart.name}:${ARTIFACTHUB_TAG}`
       const current = await client.getManifest(ARTIFACTHUB_TAG)
@@ -479,6 +522,13 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   }
   const releasing = plan.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
   if (inputs.dispatchWorkflow && releasing) plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag })
+  else if (inputs.dispatchWorkflow && release.published && release.remoteTagCommit) {
+    // The release is complete: its dispatch was sent when the commit carries the record of it.
+    const statuses = await (await repoClient(run)).statuses(release.remoteTagCommit)
+    const sent = statuses.find((st) => st.context === DISPATCH_CONTEXT && st.state === 'success')
+    if (sent) report.facts.push(`${inputs.dispatchWorkflow} was dispatched for ${tag} (${sent.description})`)
+    else plan.steps.push({ kind: 'dispatch', workflow: inputs.dispatchWorkflow, ref: branch, tag, missed: true })
+  }
   const observed: Observation = { base, chartText, chart, plan, release, githubRelease, artifactHubRepo, tags: remoteTags }
   if (!propose || decision.kind !== 'update') return observed
 
@@ -510,7 +560,28 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
     report.facts.push(n)
     return { ...observed, pullRequest: { decision: prDecision, body: '' } }
   }
+  const branchTip = await git.remoteBranchTip(prBranch)
+  const foreign = branchTip === undefined ? undefined : await foreignCommit(run, branchTip, prBranch, base)
+  if (foreign) {
+    const open = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
+    const n =
+      `${prBranch} holds commits this action did not make (${foreign}); it is left as it is (no push, no rebase). The action ` +
+      `proposes appVersion ${decision.appVersion} there again once the branch is deleted or holds only its own commit`
+    core.notice(n)
+    report.notes.push(n)
+    report.pullRequest = { number: open?.number, url: open?.url, ...update.to, status: 'left' }
+    if (open && !(await repo.comments(open.number)).some((c) => c.includes(LEFT_ALONE_MARKER))) {
+      plan.steps.push({ kind: 'pull-request-comment', number: open.number, url: open.url, body: leftAloneComment(prBranch, foreign) })
+    }
+    return { ...observed, pullRequest: { decision: prDecision, body: '' } }
+  }
   const nextTag = formatTemplate(inputs.tagFormat, next)
+  if (!isValidTagName(nextTag)) {
+    throw new ActionError(
+      `tag-format gives '${nextTag}', which is not a valid git tag name (each part at most ${MAX_REF_COMPONENT_BYTES} bytes); ` +
+        `nothing was written`,
+    )
+  }
   const body = pullRequestBody({
     chart: chart.name,
     image: report.image ?? '',
@@ -522,15 +593,56 @@ async function observe(run: Run, selection: Selection, remote: RemoteState): Pro
   })
   const existing = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
   plan.steps.push(update)
-  if (inputs.lint) plan.steps.push({ kind: 'lint', source: 'new' })
+  if (inputs.lint !== 'off') plan.steps.push({ kind: 'lint', source: 'new', ...(inputs.lint === 'strict' ? { strict: true } : {}) })
   plan.steps.push({
     kind: 'pull-request',
     branch: prBranch,
     base: branch,
     title: formatTemplate(inputs.commitMessage, next).split('\n')[0],
+    tip: branchTip,
     existing: existing && { number: existing.number, url: existing.url },
   })
   return { ...observed, pullRequest: { decision: prDecision, body } }
+}
+
+/**
+ * Refuses an `artifacthub-repo.yml` that is not a YAML mapping (Artifact Hub's "Repositories"
+ * metadata file: `repositoryID`, `owners`, …): pushed as it is, Artifact Hub would reject it.
+ */
+function checkArtifactHubRepo(text: string, file: string): void {
+  const doc = parseDocument(text)
+  const problem = doc.errors[0]
+    ? `is not valid YAML (${doc.errors[0].message.split('\n')[0]})`
+    : !isMap(doc.contents)
+      ? 'is not a YAML mapping (Artifact Hub expects repositoryID, owners, …)'
+      : undefined
+  if (problem) throw new ChartError(`${file} ${problem}; it was not pushed. Fix the file, or turn artifacthub-repo off`)
+}
+
+/**
+ * A tag of an earlier `tag-format` under which `version` was released: one at `commit` (the
+ * commit that set `version`) whose name ends with the version (`v2.0.0`, `zero-cache-2.0.0`).
+ */
+function earlierFormatTag(tags: Map<string, string>, commit: string, version: string): string | undefined {
+  const escaped = version.replace(/[.+]/g, '\\$&')
+  const re = new RegExp(`(?:^|[^0-9.])${escaped}$|^${escaped}$`)
+  return [...tags].find(([name, at]) => at === commit && re.test(name))?.[0]
+}
+
+/** An OCI repository path component (OCI distribution spec, "Pulling manifests": `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`). */
+const OCI_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
+
+/**
+ * Refuses a chart name that cannot be the last component of its OCI repository (`helm push`
+ * pushes `<oci-repo>/<name>`): upper case, spaces, other punctuation. Checked before any write.
+ */
+function checkChartName(name: string, file: string): void {
+  if (OCI_COMPONENT.test(name)) return
+  throw new ChartError(
+    `${file}: chart name '${name}' cannot be an OCI repository name (lower-case letters, digits and . _ - between them, as helm push ` +
+      `needs), so the chart could never be pushed; rename it (e.g. '${name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}'). ` +
+      'Nothing was written',
+  )
 }
 
 /**
@@ -605,12 +717,12 @@ async function applyPullRequest(run: Run, obs: Observation, step: Extract<Step, 
       name: obs.chart.name,
     })
     const commit = await worktree.commit([chartFile], message)
-    const tip = await git.remoteBranchTip(step.branch)
+    const tip = step.tip
     const same = tip !== undefined && (await git.sameChange(tip, step.branch, obs.base, commit))
     if (same) {
       core.info(`${step.branch} already holds this update on top of ${obs.base.slice(0, 12)} (${tip.slice(0, 12)}); not pushed again`)
     } else {
-      if (lint) core.info(await run.helm.lint(join(dir, run.chartRel)))
+      if (lint) core.info(await run.helm.lint(join(dir, run.chartRel), inputs.lint === 'strict'))
       const res = await git.forcePushBranch(commit, step.branch, tip)
       if (!res.ok) {
         throw new ActionError(
@@ -632,11 +744,13 @@ async function applyPullRequest(run: Run, obs: Observation, step: Extract<Step, 
         pr = await repo.updatePullRequest(pr.number, { title: step.title, body })
         status = 'updated'
       }
+      await requestMissingReviewers(run, repo, pr)
     } else {
       pr = await repo.createPullRequest({ head: step.branch, base: step.base, title: step.title, body })
       status = 'opened'
       await repo.requestReviewers(pr.number, inputs.pullRequestReviewers)
     }
+    await closeSuperseded(run, repo, pr, obs.chart.name)
     const missing = inputs.pullRequestLabels.filter((l) => !pr.labels.includes(l))
     await repo.addLabels(pr.number, missing)
     core.info(`pull request #${pr.number} ${status === 'unchanged' ? 'is up to date' : status}: ${pr.url}`)
@@ -645,6 +759,73 @@ async function applyPullRequest(run: Run, obs: Observation, step: Extract<Step, 
     report.pullRequest = { number: pr.number, url: pr.url, ...update.to, status }
   } finally {
     await git.removeWorktree(dir)
+  }
+}
+
+/** Marks the comment that says why the action leaves a pull request's branch alone (posted once). */
+const LEFT_ALONE_MARKER = '<!-- zero-cache-chart: left-alone -->'
+
+function leftAloneComment(branch: string, foreign: string): string {
+  return (
+    `This branch holds commits that zero-cache-chart did not make (${foreign}), so the action leaves it as it is: it will not ` +
+    `push to \`${branch}\` or rebase it while they are there. Merge or close this pull request as you see fit; delete the branch ` +
+    `(or remove those commits) to let the action propose updates here again.\n\n${LEFT_ALONE_MARKER}`
+  )
+}
+
+/**
+ * Why the pull request branch at `tip` is not the action's own (Renovate's rule: a branch that
+ * holds commits the bot did not make is never force-pushed or rebased), or undefined when it is:
+ * exactly one commit, made (authored and committed) by the identity this run commits as, changing
+ * Chart.yaml alone, on top of a commit of the base branch.
+ */
+async function foreignCommit(run: Run, tip: string, branch: string, base: string): Promise<string | undefined> {
+  const { git } = run
+  const info = await git.commitInfo(tip, branch)
+  const own = (await git.commitIdentity()).email
+  const id = tip.slice(0, 12)
+  if (info.parents.length !== 1) return `${id} is a merge commit`
+  if (info.authorEmail !== own || info.committerEmail !== own) return `${id} by ${info.authorEmail}: ${info.subject}`
+  const others = info.files.filter((f) => f !== run.chartFile)
+  if (others.length) return `${id} changes ${others.slice(0, 3).join(', ')}${others.length > 3 ? ' …' : ''}`
+  const parent = info.parents[0]
+  const onBase = () => git.isAncestor(parent, base).catch(() => false)
+  if (await onBase()) return undefined
+  // A shallow clone may lack the history that links them.
+  await git.unshallow(run.branch)
+  return (await onBase()) ? undefined : `${id} is not on top of ${run.branch} (its parent ${parent.slice(0, 12)} is not on it)`
+}
+
+/**
+ * Requests the configured reviewers missing from an open pull request (a request that failed
+ * after the pull request was opened), unless someone has reviewed it already (GitHub drops a
+ * reviewer from the requested list once they review).
+ */
+async function requestMissingReviewers(run: Run, repo: RepoClient, pr: PullRequest): Promise<void> {
+  const missing = run.inputs.pullRequestReviewers.filter((r) =>
+    r.includes('/') ? !pr.requestedTeams.includes(r.split('/').pop()!) : !pr.requestedReviewers.includes(r),
+  )
+  if (!missing.length || (await repo.reviewCount(pr.number)) > 0) return
+  await repo.requestReviewers(pr.number, missing)
+  core.info(`requested reviews from ${missing.join(', ')} on pull request #${pr.number}`)
+}
+
+/**
+ * Closes this action's older open pull requests for the same chart (a pull-request-branch with a
+ * version placeholder opens a new branch per version), each with a comment pointing to `current`:
+ * at most one open pull request per chart. Reads the open pull requests only when the branch name
+ * can change.
+ */
+async function closeSuperseded(run: Run, repo: RepoClient, current: PullRequest, chart: string): Promise<void> {
+  if (!/\{(version|app-version)\}/.test(run.inputs.pullRequestBranch)) return
+  const older = (await repo.openPullRequests(run.branch)).filter(
+    (p) => p.number !== current.number && readProposal(p.body)?.chart === chart,
+  )
+  for (const p of older) {
+    await repo.addComment(p.number, `Superseded by #${current.number} (${current.url}), which proposes a newer version.`)
+    await repo.closePullRequest(p.number)
+    core.info(`closed pull request #${p.number}, superseded by #${current.number}`)
+    run.report.facts.push(`closed pull request #${p.number} (${p.url}), superseded by #${current.number}`)
   }
 }
 
@@ -697,7 +878,8 @@ async function applyUpdate(run: Run, obs: Observation): Promise<Worktree | undef
   try {
     const edited = await editChart(run, obs, step.to)
     await writeFile(join(dir, chartFile), edited)
-    if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new')) core.info(await run.helm.lint(join(dir, run.chartRel)))
+    if (obs.plan.steps.some((s) => s.kind === 'lint' && s.source === 'new'))
+      core.info(await run.helm.lint(join(dir, run.chartRel), run.inputs.lint === 'strict'))
     const commitStep = obs.plan.steps.find((s) => s.kind === 'commit')
     const commit = await worktree.commit(
       [chartFile],
@@ -829,7 +1011,7 @@ async function packageAt(
       throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
     }
     if (lint) {
-      core.info(await helm.lint(chartDir))
+      core.info(await helm.lint(chartDir, lint.strict === true))
       run.report.done.push(lint)
     }
     const archive = await helm.package(chartDir, await git.commitTime(source))
@@ -905,23 +1087,43 @@ async function applyGithubRelease(
 }
 
 /**
+ * The commit status context that records a sent dispatch on the release commit (the tag's commit):
+ * a release found complete without it is dispatched by the next run, once.
+ */
+export const DISPATCH_CONTEXT = 'zero-cache-chart/dispatch'
+
+/**
  * Starts `dispatch-workflow` on the branch with the release's coordinates as inputs (`chart`,
  * `version`, `tag`, `digest`): what follows a release, since tags and Releases made with
- * `GITHUB_TOKEN` start no workflow.
+ * `GITHUB_TOKEN` start no workflow. Once GitHub accepts it, records it as a commit status
+ * ({@link DISPATCH_CONTEXT}, `success`) on `commit`, the release commit: a run that fails before
+ * the record leaves the dispatch to the next run (at least once: a record that fails to be written
+ * after an accepted dispatch means one more dispatch).
  */
-async function dispatch(run: Run, step: Extract<Step, { kind: 'dispatch' }>, release: ReleaseState): Promise<void> {
+async function dispatch(run: Run, step: Extract<Step, { kind: 'dispatch' }>, release: ReleaseState, commit: string): Promise<void> {
   const repo = await repoClient(run)
-  const inputs = { chart: release.name, version: release.version, tag: release.tag, digest: run.report.chartDigest ?? '' }
+  const digest = run.report.chartDigest ?? (await chartClient(run, release.name).headManifest(chartVersionToTag(release.version)))?.digest
+  const inputs = { chart: release.name, version: release.version, tag: release.tag, digest: digest ?? '' }
   try {
     await repo.dispatchWorkflow(step.workflow, step.ref, inputs)
   } catch (error) {
     if (!(error instanceof ActionError)) throw error
-    throw new ActionError(
-      `${error.message}. The release of ${release.tag} is complete; the next runs will not send this dispatch again ` +
-        `(start the workflow by hand)`,
-    )
+    throw new ActionError(`${error.message}. The release of ${release.tag} is complete; the next run sends this dispatch again`)
   }
   core.info(`started ${step.workflow} on ${step.ref} with ${JSON.stringify(inputs)}`)
+  try {
+    await repo.createStatus(commit, {
+      state: 'success',
+      context: DISPATCH_CONTEXT,
+      description: `${step.workflow} dispatched for ${release.tag}`,
+    })
+  } catch (error) {
+    if (!(error instanceof ActionError)) throw error
+    throw new ActionError(
+      `${error.message}: ${step.workflow} was started, but the record of it could not be written (the token needs statuses: write), so ` +
+        `the next run will start it again`,
+    )
+  }
   run.report.done.push(step)
 }
 

@@ -43,11 +43,20 @@ export function decideUpdate(chart: ChartMetadata, selection: Selection, bump: B
   return {
     kind: 'update',
     from: chart,
-    appVersion: newest.tag,
+    appVersion: appVersionInChartForm(chart.appVersion, newest.tag),
     version: bumpVersion(chart.version, type),
     releaseType: type,
     breaking: isBreaking(current, newest.version),
   }
+}
+
+/**
+ * The new `appVersion` written the way the chart writes it: a chart that keeps `appVersion`
+ * without the `v` its image tags carry (its templates add it: `image: …:v{{ .Chart.AppVersion }}`)
+ * gets the tag without the `v` too; otherwise the tag exactly as listed.
+ */
+export function appVersionInChartForm(current: string, tag: string): string {
+  return tag.startsWith('v') && !current.startsWith('v') ? tag.slice(1) : tag
 }
 
 /**
@@ -110,7 +119,8 @@ export type Step =
       breaking: boolean
       skippedVersions: string[]
     }
-  | { kind: 'lint'; source: CommitRef }
+  /** `strict`: `helm lint --strict` (warnings fail); otherwise `helm lint` as chart-testing runs it. */
+  | { kind: 'lint'; source: CommitRef; strict?: boolean }
   | { kind: 'commit'; branch: string; message: string }
   | { kind: 'tag'; tag: string; commit: CommitRef }
   | { kind: 'publish'; chartRef: string; version: string; source: CommitRef }
@@ -125,13 +135,18 @@ export type Step =
       /** The Release of the tag, when there is one. */
       existing?: { id: number; url: string }
     }
-  | { kind: 'dispatch'; workflow: string; ref: string; tag: string }
+  /** `missed`: the release is complete but its dispatch was never recorded (a run failed before or during it). */
+  | { kind: 'dispatch'; workflow: string; ref: string; tag: string; missed?: boolean }
   /** Push `artifacthub-repo.yml` as the `artifacthub.io` tag of the chart's OCI repository. */
   | { kind: 'artifacthub-repo'; file: string; ref: string }
+  /** Comment once on a pull request: why the action leaves its branch alone. */
+  | { kind: 'pull-request-comment'; number: number; url: string; body: string }
   | {
       kind: 'pull-request'
       /** The head branch the update is committed to. */
       branch: string
+      /** The head branch's tip when observed (undefined: it does not exist); the push's lease. */
+      tip?: string
       /** The branch the pull request targets. */
       base: string
       title: string
@@ -174,6 +189,8 @@ export function planRelease(input: {
   branch: string
   commitMessage: string
   lint: boolean
+  /** `helm lint --strict` rather than `helm lint`. */
+  strictLint?: boolean
   skippedVersions?: string[]
 }): Plan {
   const { decision, release } = input
@@ -188,7 +205,7 @@ export function planRelease(input: {
       breaking: decision.breaking,
       skippedVersions: input.skippedVersions ?? [],
     })
-    if (input.lint) steps.push({ kind: 'lint', source: 'new' })
+    if (input.lint) steps.push({ kind: 'lint', source: 'new', ...(input.strictLint ? { strict: true } : {}) })
     steps.push({ kind: 'commit', branch: input.branch, message: input.commitMessage })
   }
   if (release.remoteTagCommit === undefined) {
@@ -200,7 +217,8 @@ export function planRelease(input: {
     )
   }
   if (!release.published) {
-    if (input.lint && decision.kind !== 'update') steps.push({ kind: 'lint', source: release.releaseCommit })
+    if (input.lint && decision.kind !== 'update')
+      steps.push({ kind: 'lint', source: release.releaseCommit, ...(input.strictLint ? { strict: true } : {}) })
     steps.push({ kind: 'publish', chartRef: release.chartRef, version: release.version, source: release.releaseCommit })
   }
   return { steps, warnings }
@@ -219,7 +237,7 @@ export function describeStep(step: Step): string {
       )
     }
     case 'lint':
-      return `helm lint --strict the chart at ${at(step.source)}`
+      return `helm lint${step.strict ? ' --strict' : ''} the chart at ${at(step.source)}`
     case 'commit':
       return `commit "${step.message.split('\n')[0]}" and push to ${step.branch}`
     case 'tag':
@@ -235,7 +253,12 @@ export function describeStep(step: Step): string {
     case 'artifacthub-repo':
       return `push ${step.file} to ${step.ref} (Artifact Hub repository metadata)`
     case 'dispatch':
-      return `start workflow ${step.workflow} on ${step.ref} (workflow_dispatch) for ${step.tag}`
+      return (
+        `start workflow ${step.workflow} on ${step.ref} (workflow_dispatch) for ${step.tag}` +
+        (step.missed ? ' (its dispatch was never recorded: a run failed before sending it)' : '')
+      )
+    case 'pull-request-comment':
+      return `comment on pull request #${step.number} (${step.url}): its branch holds commits this action did not make, left as they are`
     case 'pull-request':
       return step.existing
         ? `push the update to ${step.branch} and update pull request #${step.existing.number} (${step.existing.url})`

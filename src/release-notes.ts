@@ -76,6 +76,15 @@ export function releaseNotes(n: ReleaseNotesInput): string {
   ]
   if (n.commits === undefined) lines.push('_The history could not be read._')
   else if (n.commits.length === 0) lines.push('_No commits._')
-  else lines.push(...n.commits.map((c) => `- ${c.subject.replace(/[<>]/g, '')} (${c.sha.slice(0, 12)})`))
+  else lines.push(...n.commits.map((c) => `- ${noMentions(c.subject.replace(/[<>]/g, ''))} (${c.sha.slice(0, 12)})`))
   return lines.join('\n')
+}
+
+/**
+ * A commit subject with every `@login` and `@org/team` put in a code span, where GitHub does not
+ * turn it into a mention (a Release body notifies whoever it mentions). Backticks already in the
+ * subject are kept; an address (`a@b.c`) is not a mention and stays as it is.
+ */
+export function noMentions(subject: string): string {
+  return subject.replace(/(^|[^\w`/.@])(@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\/[A-Za-z0-9_.-]+)?)(?!`)/g, '$1`$2`')
 }

@@ -34,7 +34,15 @@ export interface RunReport {
   /** A chart skipped in a several-chart run (no image to follow), and why. */
   skipped?: string
   /** commit-mode pull-request: the pull request for the update, and what this run did with it. */
-  pullRequest?: { number?: number; url?: string; appVersion: string; version: string; status: 'opened' | 'updated' | 'unchanged' | 'held' }
+  pullRequest?: {
+    number?: number
+    url?: string
+    appVersion: string
+    version: string
+    status: 'opened' | 'updated' | 'unchanged' | 'held' | 'left'
+  }
+  /** Things the reader should know about what the run chose (e.g. the form appVersion is written in). */
+  notes: string[]
 }
 
 /** Counts the prune stage reports (see src/github/prune.ts). */
@@ -59,7 +67,7 @@ export interface PruneReport {
 
 /** A fresh report for a run. */
 export function newReport(mode: string, dryRun: boolean): RunReport {
-  return { mode, dryRun, updated: false, pushed: false, steps: [], done: [], facts: [], warnings: [] }
+  return { mode, dryRun, updated: false, pushed: false, steps: [], done: [], facts: [], warnings: [], notes: [] }
 }
 
 /** Sets every output of action.yml from the report (empty string when unknown). */
@@ -76,7 +84,7 @@ export function writeOutputs(report: RunReport, chartPath?: string): void {
   core.setOutput('pruned', String(report.prune?.deleted ?? 0))
   core.setOutput('release-url', report.releaseUrl ?? '')
   // A pull request closed unmerged (held) is not the run's pull request: the outputs name an open one only.
-  const pr = report.pullRequest?.status === 'held' ? undefined : report.pullRequest
+  const pr = report.pullRequest?.status === 'held' || report.pullRequest?.number === undefined ? undefined : report.pullRequest
   core.setOutput('pull-request-number', pr?.number === undefined ? '' : String(pr.number))
   core.setOutput('pull-request-url', pr?.url ?? '')
 }
@@ -194,6 +202,7 @@ function addReport(report: RunReport, error: string | undefined, level: number):
       updated: 'updated by this run',
       unchanged: 'already up to date',
       held: 'closed without merging; waiting for a newer upstream version',
+      left: 'its branch holds commits this action did not make; left as it is',
     }[pr.status]
     rows.push(['Pull request', `${link}: ${code(pr.appVersion)}, chart ${code(pr.version)} (${what})`])
   }
@@ -223,6 +232,10 @@ function addReport(report: RunReport, error: string | undefined, level: number):
       )
       s.addList(list(notDone))
     }
+  }
+  if (report.notes.length) {
+    s.addHeading('Notes', level)
+    s.addList(report.notes.map(escape))
   }
   if (report.facts.length) {
     s.addHeading('Already in place', level)

@@ -250,6 +250,46 @@ export function imageAtAppVersion(images: ArtifactHubImage[], appVersion: string
   return undefined
 }
 
+/** True for a block scalar (`|`, `>` and their chomping and indentation forms). */
+function isBlock(node: Scalar): boolean {
+  return node.type === Scalar.BLOCK_LITERAL || node.type === Scalar.BLOCK_FOLDED
+}
+
+/** The text before an annotation's key on its line (its indentation). */
+function pairIndent(doc: Document.Parsed, text: string, key: string): string {
+  const pair = (doc.get('annotations', true) as { items: { key: Scalar; value: Scalar }[] }).items.find(
+    (p) => isScalar(p.key) && p.key.value === key,
+  )!
+  const keyStart = (pair.key.range as Range)[0]
+  return text.slice(text.lastIndexOf('\n', keyStart - 1) + 1, keyStart)
+}
+
+/**
+ * The span a flow (quoted or plain) annotation value is re-written over: from just after the
+ * key's colon to the end of the value's last line, line break included.
+ */
+function valueSpan(doc: Document.Parsed, text: string, key: string, node: Scalar): [number, number] {
+  const pair = (doc.get('annotations', true) as { items: { key: Scalar; value: Scalar }[] }).items.find(
+    (p) => isScalar(p.key) && p.key.value === key,
+  )!
+  const colon = text.indexOf(':', (pair.key.range as Range)[1]) + 1
+  const valueEnd = (node.range as Range)[1]
+  const lineEnd = text.indexOf('\n', valueEnd)
+  return [colon, lineEnd < 0 ? text.length : lineEnd + 1]
+}
+
+/**
+ * `value` as a literal block scalar replacing `at` (see {@link valueSpan}): ` |` (`|-` when the
+ * value has no final line break), a comment that followed the value (`after`, the rest of its
+ * line) kept on the header line, then
+ * each line at `indent`, ending in `eol`.
+ */
+function literalBlock(value: string, after: string, indent: string, eol: string): string {
+  const comment = /^[ \t]+#[^\r\n]*/.exec(after)?.[0] ?? ''
+  const lines = value.replace(/\n$/, '').split('\n')
+  return ` |${value.endsWith('\n') ? '' : '-'}${comment}${eol}${lines.map((l) => (l ? `${indent}${l}` : '')).join(eol)}${eol}`
+}
+
 /** This release's entry of `artifacthub.io/changes`. */
 export interface ArtifactHubChange {
   description: string
@@ -267,8 +307,11 @@ export interface ArtifactHubChange {
  *   the chart lists images but no changes.
  * A chart without these annotations is returned unchanged.
  *
+ * An annotation written as a quoted or plain scalar is re-written as a literal block (`|`) holding
+ * the same value, so every valid form can be edited; the file's line ending (LF or CRLF) is kept.
+ *
  * @returns the new text, and what was changed (for the log).
- * @throws ChartError when an annotation is not a block scalar that can be edited in place.
+ * @throws ChartError when the result would not parse (the file is left as it was).
  */
 export function setArtifactHubAnnotations(
   text: string,
@@ -276,30 +319,49 @@ export function setArtifactHubAnnotations(
   file = 'Chart.yaml',
 ): { text: string; changed: string[] } {
   const doc = load(text, file)
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
   const edits: { at: [number, number]; text: string }[] = []
   const changed: string[] = []
   const images = annotation(doc, IMAGES_ANNOTATION)
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const re = new RegExp(
+    `(image["']?:[ \\t]*["']?[^\\s"'#]+?):${escape(update.from)}(?:@sha256:[0-9a-f]{64})?` +
+      `(?=["']?(?:[ \\t]*(?:#[^\\r\\n]*)?\\r?$|[ \\t]*[,}\\]]))`,
+    'gm',
+  )
+  /** Where the images annotation's text ends (the changes annotation goes after it). */
+  let imagesEnd = 0
   if (images) {
-    const [start, end] = images.node.range as Range
-    const source = text.slice(start, end)
-    const re = new RegExp(`(image:[ \\t]*["']?[^\\s"'#]+?):${escape(update.from)}(?:@sha256:[0-9a-f]{64})?(?=["']?[ \\t]*(?:#.*)?$)`, 'gm')
-    const next = source.replace(re, (_m, head: string) => `${head}:${update.to}`)
-    if (next !== source) {
-      edits.push({ at: [start, end], text: next })
-      changed.push(`${IMAGES_ANNOTATION}: tag ${update.from} → ${update.to}`)
+    const retag = (source: string) => source.replace(re, (_m, head: string) => `${head}:${update.to}`)
+    if (isBlock(images.node)) {
+      const [start, end] = images.node.range as Range
+      imagesEnd = end
+      const source = text.slice(start, end)
+      if (retag(source) !== source) edits.push({ at: [start, end], text: retag(source) })
+    } else {
+      // A quoted or plain scalar: re-written as a literal block (same value, the tag changed), so
+      // the changes annotation can follow it on a line of its own.
+      const at = valueSpan(doc, text, IMAGES_ANNOTATION, images.node)
+      imagesEnd = at[1]
+      edits.push({
+        at,
+        text: literalBlock(
+          retag(images.value),
+          text.slice((images.node.range as Range)[1], at[1]),
+          pairIndent(doc, text, IMAGES_ANNOTATION) + '  ',
+          eol,
+        ),
+      })
     }
+    if (retag(images.value) !== images.value) changed.push(`${IMAGES_ANNOTATION}: tag ${update.from} → ${update.to}`)
   }
   const changes = annotation(doc, CHANGES_ANNOTATION)
   if (changes || images) {
-    const anchor = (changes ?? images)!.node
-    if (anchor.type !== Scalar.BLOCK_LITERAL && anchor.type !== Scalar.BLOCK_FOLDED && changes) {
-      throw new ChartError(`${file}: annotations.${CHANGES_ANNOTATION} must be a block scalar ('|') to be replaced in place`)
-    }
-    // The indentation of the annotation's content lines, from the images (or changes) block.
-    const [start, end] = anchor.range as Range
-    const firstLine = text.slice(start, end).split('\n')[1] ?? ''
-    const indent = /^[ ]*/.exec(firstLine)![0] || '    '
+    const anchor = (changes ?? images)!
+    // The indentation of the annotation's content lines: from a block's first line, else the key's plus two.
+    const [start, end] = anchor.node.range as Range
+    const firstLine = isBlock(anchor.node) ? (text.slice(start, end).split('\n')[1] ?? '') : ''
+    const indent = /^[ ]*/.exec(firstLine)![0] || `${pairIndent(doc, text, changes ? CHANGES_ANNOTATION : IMAGES_ANNOTATION)}  ` || '    '
     const entry = [
       '- kind: changed',
       `  description: ${JSON.stringify(update.change.description)}`,
@@ -307,17 +369,15 @@ export function setArtifactHubAnnotations(
         ? ['  links:', `    - name: ${JSON.stringify(update.change.link.name)}`, `      url: ${JSON.stringify(update.change.link.url)}`]
         : []),
     ]
-    const block = `|\n${entry.map((l) => `${indent}${l}`).join('\n')}\n`
-    if (changes) {
+    const block = `|${eol}${entry.map((l) => `${indent}${l}`).join(eol)}${eol}`
+    if (changes && isBlock(changes.node)) {
       edits.push({ at: [start, end], text: block })
+    } else if (changes) {
+      const at = valueSpan(doc, text, CHANGES_ANNOTATION, changes.node)
+      edits.push({ at, text: literalBlock(`${entry.join('\n')}\n`, text.slice((changes.node.range as Range)[1], at[1]), indent, eol) })
     } else {
       // Add the key after the images block, at the images key's own indentation.
-      const pair = (doc.get('annotations', true) as { items: { key: Scalar; value: Scalar }[] }).items.find(
-        (p) => isScalar(p.key) && p.key.value === IMAGES_ANNOTATION,
-      )!
-      const keyStart = (pair.key.range as Range)[0]
-      const keyIndent = text.slice(text.lastIndexOf('\n', keyStart - 1) + 1, keyStart)
-      edits.push({ at: [end, end], text: `${keyIndent}${CHANGES_ANNOTATION}: ${block}` })
+      edits.push({ at: [imagesEnd, imagesEnd], text: `${pairIndent(doc, text, IMAGES_ANNOTATION)}${CHANGES_ANNOTATION}: ${block}` })
     }
     changed.push(`${CHANGES_ANNOTATION}: ${update.change.description}`)
   }

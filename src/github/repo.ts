@@ -29,6 +29,10 @@ export interface PullRequest {
   /** The head commit. */
   headSha: string
   labels: string[]
+  /** Logins whose review is requested and not yet given (GitHub drops a reviewer from this list once they review). */
+  requestedReviewers: string[]
+  /** Slugs of the teams whose review is requested. */
+  requestedTeams: string[]
 }
 
 /** A GitHub Release, as far as the pipeline reads it. */
@@ -37,6 +41,8 @@ export interface Release {
   url: string
   tag: string
   body: string
+  /** A draft: not found by tag (`GET /releases/tags/{tag}`), only by listing. */
+  draft: boolean
   /** The RFC 6570 template assets are uploaded to (`https://uploads.github.com/…/assets{?name,label}`). */
   uploadUrl: string
   /** Asset names. */
@@ -44,12 +50,21 @@ export interface Release {
 }
 
 function toRelease(raw: unknown): Release {
-  const r = raw as { id: number; html_url: string; tag_name: string; body?: string | null; upload_url: string; assets?: { name: string }[] }
+  const r = raw as {
+    id: number
+    html_url: string
+    tag_name: string
+    body?: string | null
+    draft?: boolean
+    upload_url: string
+    assets?: { name: string }[]
+  }
   return {
     id: r.id,
     url: r.html_url,
     tag: r.tag_name,
     body: r.body ?? '',
+    draft: r.draft === true,
     uploadUrl: r.upload_url,
     assets: (r.assets ?? []).map((a) => a.name),
   }
@@ -87,6 +102,8 @@ function toPullRequest(raw: unknown): PullRequest {
     body: string | null
     head: { ref: string; sha: string }
     labels?: { name?: string }[]
+    requested_reviewers?: { login: string }[] | null
+    requested_teams?: { slug: string }[] | null
   }
   return {
     number: p.number,
@@ -98,7 +115,16 @@ function toPullRequest(raw: unknown): PullRequest {
     head: p.head.ref,
     headSha: p.head.sha,
     labels: (p.labels ?? []).map((l) => l.name ?? '').filter(Boolean),
+    requestedReviewers: (p.requested_reviewers ?? []).map((u) => u.login),
+    requestedTeams: (p.requested_teams ?? []).map((t) => t.slug),
   }
+}
+
+/** A commit status as the pipeline reads it ("Commit statuses"). */
+export interface CommitStatus {
+  state: 'error' | 'failure' | 'pending' | 'success'
+  context: string
+  description: string
 }
 
 export class RepoClient {
@@ -180,6 +206,136 @@ export class RepoClient {
       return res.data.map(toPullRequest)
     } catch (error) {
       this.fail(error, `list the pull requests from ${head}`)
+    }
+  }
+
+  /**
+   * Every open pull request into `base`, newest first: `GET /repos/{owner}/{repo}/pulls?state=open&base=…`
+   * (first page of 100; "List pull requests"). Used to find this action's older proposals.
+   */
+  async openPullRequests(base: string): Promise<PullRequest[]> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/pulls', {
+        owner: this.owner,
+        repo: this.repo,
+        base,
+        state: 'open',
+        sort: 'created',
+        direction: 'desc',
+        per_page: 100,
+      })
+      return res.data.map(toPullRequest)
+    } catch (error) {
+      this.fail(error, `list the open pull requests into ${base}`)
+    }
+  }
+
+  /** Closes a pull request without merging it: `PATCH /repos/{owner}/{repo}/pulls/{pull_number}` with `state: closed` (200). */
+  async closePullRequest(number: number): Promise<void> {
+    try {
+      await this.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
+        owner: this.owner,
+        repo: this.repo,
+        pull_number: number,
+        state: 'closed',
+      })
+    } catch (error) {
+      this.fail(error, `close pull request #${number}`)
+    }
+  }
+
+  /**
+   * The bodies of a pull request's conversation comments, oldest first:
+   * `GET /repos/{owner}/{repo}/issues/{issue_number}/comments` (first 100).
+   */
+  async comments(number: number): Promise<string[]> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner: this.owner,
+        repo: this.repo,
+        issue_number: number,
+        per_page: 100,
+      })
+      return res.data.map((c) => c.body ?? '')
+    } catch (error) {
+      this.fail(error, `read the comments of pull request #${number}`)
+    }
+  }
+
+  /** Comments on a pull request: `POST /repos/{owner}/{repo}/issues/{issue_number}/comments` (201). */
+  async addComment(number: number, body: string): Promise<void> {
+    try {
+      await this.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
+        owner: this.owner,
+        repo: this.repo,
+        issue_number: number,
+        body,
+      })
+    } catch (error) {
+      this.fail(error, `comment on pull request #${number}`)
+    }
+  }
+
+  /** How many reviews a pull request has had: `GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews` (first page of 100). */
+  async reviewCount(number: number): Promise<number> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
+        owner: this.owner,
+        repo: this.repo,
+        pull_number: number,
+        per_page: 100,
+      })
+      return res.data.length
+    } catch (error) {
+      this.fail(error, `read the reviews of pull request #${number}`)
+    }
+  }
+
+  /**
+   * The statuses of a commit, newest first: `GET /repos/{owner}/{repo}/commits/{ref}/statuses`
+   * (first page of 100; "List commit statuses for a reference").
+   */
+  async statuses(sha: string): Promise<CommitStatus[]> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/statuses', {
+        owner: this.owner,
+        repo: this.repo,
+        ref: sha,
+        per_page: 100,
+      })
+      return res.data.map((st) => ({ state: st.state as CommitStatus['state'], context: st.context, description: st.description ?? '' }))
+    } catch (error) {
+      this.fail(error, `read the statuses of commit ${sha.slice(0, 12)}`)
+    }
+  }
+
+  /** Sets a commit status: `POST /repos/{owner}/{repo}/statuses/{sha}` (201; needs `statuses: write`). */
+  async createStatus(sha: string, status: CommitStatus): Promise<void> {
+    try {
+      await this.octokit.request('POST /repos/{owner}/{repo}/statuses/{sha}', {
+        owner: this.owner,
+        repo: this.repo,
+        sha,
+        state: status.state,
+        context: status.context,
+        description: status.description.slice(0, 140),
+      })
+    } catch (error) {
+      this.fail(error, `set the ${status.context} status of commit ${sha.slice(0, 12)}`)
+    }
+  }
+
+  /**
+   * Draft Releases of `tag`, which `GET /releases/tags/{tag}` does not find: `GET
+   * /repos/{owner}/{repo}/releases` (first page of 100, newest first, drafts included for a token
+   * with push access).
+   */
+  async draftReleases(tag: string): Promise<Release[]> {
+    try {
+      const res = await this.octokit.request('GET /repos/{owner}/{repo}/releases', { owner: this.owner, repo: this.repo, per_page: 100 })
+      return res.data.map(toRelease).filter((r) => r.draft && r.tag === tag)
+    } catch (error) {
+      this.fail(error, 'list the releases')
     }
   }
 

@@ -461,10 +461,13 @@ export class RegistryClient {
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false
     if (this.authorization?.startsWith('Bearer ') && !challenge.params.error) return false
     const realm = new URL(challenge.params.realm)
-    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.plainHttp)) {
+    // Plain HTTP is for a local registry: its own host may serve the realm over HTTP, but a realm on
+    // another host gets the credentials only over HTTPS.
+    const sameHost = realm.hostname === new URL(this.base).hostname
+    if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.plainHttp && sameHost)) {
       throw new RegistryError(
-        `${this.name}: the token realm ${realm.origin} is not HTTPS; refusing to send credentials (set plain-http only for local ` +
-          `registries)`,
+        `${this.name}: the token realm ${realm.origin} is not HTTPS${sameHost ? '' : ` and not on the registry's host`}; refusing to ` +
+          `send credentials (plain-http allows an HTTP realm only on the registry's own host)`,
       )
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service)

@@ -124,8 +124,14 @@ describe('github-release and dispatch-workflow', () => {
     // Packaged again from the tag's commit, it is the same archive as the one published (Helm 4).
     expect(sha256(release.assets[0].data)).toBe(await c.layerDigest('2.0.0'))
     expect(visibleLog(r)).toContain('packaged zero-cache-2.0.0.tgz at')
-    expect(api.dispatches, 'the release was made by an earlier run: no dispatch').toEqual([])
+    // Issue 18, item 2: a released version without the record of its dispatch is dispatched, once.
+    expect(
+      api.dispatches.map((d) => d.inputs.tag),
+      'no record of a dispatch for v2.0.0: one now',
+    ).toEqual(['v2.0.0'])
     expect(r.outputs.pushed).toBe('false')
+    ok(await c.run('2026-06-06', { 'github-release': 'true', 'dispatch-workflow': 'deploy.yml' }), c.remote)
+    expect(api.dispatches, 'recorded: not again').toHaveLength(1)
   })
 
   it('a Release missing after a crash between tag and Release is created by the next run', async () => {

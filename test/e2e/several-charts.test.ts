@@ -64,7 +64,7 @@ describe('several charts in one step', () => {
     expect(visibleLog(first)).toMatch(/::notice::charts\/plain: skipped: its Chart.yaml lists no image/)
     // zero-cache: its own commit, tag {name}-{version} and chart version.
     expect(s.remote.log()).toHaveLength(commits + 1)
-    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update appVersion to 1\.6\.1$/)
+    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update zero-cache appVersion to 1\.6\.1$/) // the default names the chart (issue 18)
     expect([...s.remote.tags().keys()]).toEqual(['zero-cache-2.0.0'])
     expect(await registry.listTags(`${s.ns}/zero-cache`)).toEqual(['2.0.0'])
     expect(await registry.listTags(`${s.ns}/cache`)).toEqual([])
@@ -88,7 +88,7 @@ describe('several charts in one step', () => {
     const second = await run()
     expect(second.exitCode, explain(second, s.remote)).toBe(0)
     expect(s.remote.log()).toHaveLength(commits + 3)
-    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update appVersion to 8\.0\.1$/)
+    expect(s.remote.log()[0]).toMatch(/ chore\(chart\): update cache appVersion to 8\.0\.1$/)
     expect([...s.remote.tags().keys()].sort()).toEqual(['cache-1.0.0', 'zero-cache-2.0.0'])
     expect(await registry.listTags(`${s.ns}/cache`)).toEqual(['1.0.0'])
     const cache = parse(s.remote.git(['show', 'main:charts/cache/Chart.yaml'], s.remote.dir)) as { annotations: Record<string, string> }

@@ -165,6 +165,10 @@ export interface StoredPullRequest {
   labels: string[]
   reviewers: string[]
   teamReviewers: string[]
+  /** Issue comments on the pull request, oldest first. */
+  comments?: { id: number; body: string; createdAt: string }[]
+  /** Reviews submitted (a submitted review removes its author from the requested reviewers). */
+  reviews?: { id: number; login: string; state: 'APPROVED' | 'COMMENTED' | 'CHANGES_REQUESTED' }[]
 }
 
 /** A Release as the double stores it. */
@@ -174,8 +178,21 @@ export interface StoredRelease {
   name: string
   body: string
   prerelease: boolean
+  /** A draft Release: listed to those with push access, not found by tag (GitHub docs, "Get a release by tag name"). */
+  draft?: boolean
   createdAt: string
   assets: { id: number; name: string; contentType: string; data: Buffer }[]
+}
+
+/** A commit status as the double stores it ("Commit statuses"). */
+export interface StoredStatus {
+  id: number
+  sha: string
+  state: 'error' | 'failure' | 'pending' | 'success'
+  context: string
+  description: string | null
+  targetUrl: string | null
+  createdAt: string
 }
 
 /** GitHub's 403 when workflows may not open pull requests in the repository (danielroe/uppt#11 quotes the body). */
@@ -224,6 +241,14 @@ function fill(schema: Schema): unknown {
 
 const RELEASE_SCHEMA = spec.paths['/repos/{owner}/{repo}/releases'].post.responses['201'].content!['application/json'].schema as Schema
 const PULL_SCHEMA = spec.paths['/repos/{owner}/{repo}/pulls'].post.responses['201'].content!['application/json'].schema as Schema
+const COMMENT_SCHEMA = spec.paths['/repos/{owner}/{repo}/issues/{issue_number}/comments'].post.responses['201'].content!['application/json']
+  .schema as Schema
+const REVIEW_SCHEMA = (
+  spec.paths['/repos/{owner}/{repo}/pulls/{pull_number}/reviews'].get.responses['200'].content!['application/json'].schema as Schema & {
+    items: Schema
+  }
+).items
+const STATUS_SCHEMA = spec.paths['/repos/{owner}/{repo}/statuses/{sha}'].post.responses['201'].content!['application/json'].schema as Schema
 /** A `repository` of GitHub's JSON, boilerplate filled (see {@link fill}). */
 const REPOSITORY_FILL = fill(PULL_SCHEMA.properties!.head.properties!.repo) as Record<string, unknown>
 
@@ -284,6 +309,8 @@ export class GitHubApiDouble {
   private readonly workflows = new Map<string, string[]>()
   /** Every dispatch accepted: workflow file, ref, inputs. */
   readonly dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[] = []
+  /** Commit statuses by repository, oldest first. */
+  readonly statuses = new Map<string, StoredStatus[]>()
   private readonly tagCommits = new Map<string, (tag: string) => string | undefined>()
 
   constructor(private readonly options: ApiDoubleOptions = {}) {
@@ -337,13 +364,14 @@ export class GitHubApiDouble {
   }
 
   /** A Release made outside the action (by hand, or by a run that crashed half-way). */
-  addRelease(repository: string, release: { tag: string; body?: string }): StoredRelease {
+  addRelease(repository: string, release: { tag: string; body?: string; draft?: boolean }): StoredRelease {
     const r: StoredRelease = {
       id: this.nextId++,
       tag: release.tag,
       name: release.tag,
       body: release.body ?? '',
       prerelease: false,
+      draft: release.draft ?? false,
       createdAt: new Date().toISOString(),
       assets: [],
     }
@@ -715,10 +743,10 @@ export class GitHubApiDouble {
       target_commitish: 'main',
       name: r.name,
       body: r.body,
-      draft: false,
+      draft: r.draft ?? false,
       prerelease: r.prerelease,
       created_at: r.createdAt,
-      published_at: r.createdAt,
+      published_at: r.draft ? null : r.createdAt,
       author,
       assets: r.assets.map((a) => this.assetJson(repository, r, a)),
     }
@@ -776,6 +804,10 @@ export class GitHubApiDouble {
         documentation_url: `https://docs.github.com/rest/pulls/pulls#${anchor}`,
         status: '422',
       })
+    if (route.kind === 'comments' || route.kind === 'comment-create' || route.kind === 'reviews') {
+      return this.answerConversation(req, res, route, input, repository, pulls)
+    }
+    if (route.kind === 'statuses' || route.kind === 'status-create') return this.answerStatuses(req, res, route, input, repository)
     if (route.kind.startsWith('release') || route.kind === 'asset' || route.kind === 'dispatch') {
       return this.answerReleaseOrDispatch(req, res, route, url, input, raw, repository, tip)
     }
@@ -852,6 +884,11 @@ export class GitHubApiDouble {
         if (route.kind === 'update') {
           if (typeof input.title === 'string') pr.title = input.title
           if (typeof input.body === 'string') pr.body = input.body
+          // "Update a pull request": state open or closed; closing leaves it unmerged.
+          if (input.state === 'closed' && pr.state === 'open') {
+            pr.state = 'closed'
+            pr.closedAt = now
+          }
           pr.updatedAt = now
           return this.send(req, res, template, 200, this.fullPullJson(repository, pr, tip))
         }
@@ -878,6 +915,121 @@ export class GitHubApiDouble {
         return this.send(req, res, template, 201, this.pullJson(repository, pr, tip))
       }
     }
+  }
+
+  /** Issue comments and reviews of a pull request. */
+  private answerConversation(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: RepoRoute,
+    input: Record<string, unknown>,
+    repository: string,
+    pulls: StoredPullRequest[],
+  ): void {
+    const { template } = route
+    const pr = pulls.find((p) => p.number === route.number)
+    // An issue number that does not exist: 404 (GitHub REST docs, "Issue comments"; "Reviews").
+    if (!pr) return this.send(req, res, template, 404, { message: 'Not Found', documentation_url: 'https://docs.github.com/rest' })
+    const api = `https://api.github.com/repos/${repository}`
+    const user = userJson('github-actions[bot]', 'User')
+    if (route.kind === 'reviews') {
+      const reviews = (pr.reviews ?? []).map((r) => ({
+        ...(fill(REVIEW_SCHEMA) as object),
+        id: r.id,
+        node_id: `PRR_${r.id}`,
+        user: { ...user, login: r.login },
+        body: '',
+        state: r.state,
+        html_url: `https://github.com/${repository}/pull/${pr.number}#pullrequestreview-${r.id}`,
+        pull_request_url: `${api}/pulls/${pr.number}`,
+        commit_id: 'a'.repeat(40),
+        author_association: 'MEMBER',
+        _links: {
+          html: { href: `https://github.com/${repository}/pull/${pr.number}` },
+          pull_request: { href: `${api}/pulls/${pr.number}` },
+        },
+      }))
+      return this.send(req, res, template, 200, reviews)
+    }
+    pr.comments ??= []
+    const json = (c: { id: number; body: string; createdAt: string }) => ({
+      ...(fill(COMMENT_SCHEMA) as object),
+      id: c.id,
+      node_id: `IC_${c.id}`,
+      url: `${api}/issues/comments/${c.id}`,
+      html_url: `https://github.com/${repository}/pull/${pr.number}#issuecomment-${c.id}`,
+      issue_url: `${api}/issues/${pr.number}`,
+      body: c.body,
+      user,
+      created_at: c.createdAt,
+      updated_at: c.createdAt,
+      author_association: 'NONE',
+    })
+    if (route.kind === 'comments') return this.send(req, res, template, 200, pr.comments.map(json))
+    const comment = { id: this.nextId++, body: String(input.body ?? ''), createdAt: new Date().toISOString() }
+    pr.comments.push(comment)
+    return this.send(req, res, template, 201, json(comment))
+  }
+
+  /** Commit statuses: "Create a commit status" and "List commit statuses for a reference" (newest first). */
+  private answerStatuses(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: RepoRoute,
+    input: Record<string, unknown>,
+    repository: string,
+  ): void {
+    const { template } = route
+    const stored = this.statuses.get(repository) ?? []
+    this.statuses.set(repository, stored)
+    const json = (st: StoredStatus) => ({
+      ...(fill(STATUS_SCHEMA) as object),
+      url: `https://api.github.com/repos/${repository}/statuses/${st.sha}`,
+      avatar_url: null,
+      id: st.id,
+      node_id: `SC_${st.id}`,
+      state: st.state,
+      description: st.description,
+      target_url: st.targetUrl,
+      context: st.context,
+      created_at: st.createdAt,
+      updated_at: st.createdAt,
+      creator: userJson('github-actions[bot]', 'User'),
+    })
+    if (route.kind === 'statuses') {
+      const sha = route.name ?? ''
+      return this.send(
+        req,
+        res,
+        template,
+        200,
+        [...stored]
+          .reverse()
+          .filter((st) => st.sha === sha)
+          .slice(0, 100)
+          .map(json),
+      )
+    }
+    const state = String(input.state ?? '')
+    if (!['error', 'failure', 'pending', 'success'].includes(state)) {
+      return this.send(req, res, template, 422, {
+        message: 'Validation Failed',
+        errors: [{ resource: 'Status', field: 'state', code: 'custom' }],
+        documentation_url: 'https://docs.github.com/rest/commits/statuses#create-a-commit-status',
+        status: '422',
+      })
+    }
+    const st: StoredStatus = {
+      id: this.nextId++,
+      sha: route.name ?? '',
+      state: state as StoredStatus['state'],
+      context: typeof input.context === 'string' ? input.context : 'default',
+      description: typeof input.description === 'string' ? input.description : null,
+      targetUrl: typeof input.target_url === 'string' ? input.target_url : null,
+      createdAt: new Date().toISOString(),
+    }
+    stored.push(st)
+    return this.send(req, res, template, 201, json(st))
   }
 
   private answerReleaseOrDispatch(
@@ -907,13 +1059,24 @@ export class GitHubApiDouble {
       })
     switch (route.kind) {
       case 'release-by-tag': {
-        const r = releases.find((x) => x.tag === route.name)
+        // "Get a release by tag name" finds published Releases only: a draft has no tag yet.
+        const r = releases.find((x) => x.tag === route.name && !x.draft)
         if (!r) return this.send(req, res, template, 404, notFound('releases/releases#get-a-release-by-tag-name'))
         return this.send(req, res, template, 200, this.releaseJson(repository, r))
       }
+      case 'releases': {
+        // "List releases": newest first, drafts included for a token with push access.
+        const perPage = Math.min(Number(url.searchParams.get('per_page') ?? '30'), 100)
+        const page = Number(url.searchParams.get('page') ?? '1')
+        const sorted = [...releases].sort((a, b) => b.id - a.id)
+        const json = sorted.slice((page - 1) * perPage, page * perPage).map((r) => this.releaseJson(repository, r))
+        return this.send(req, res, template, 200, json)
+      }
       case 'release-create': {
         const tag = String(input.tag_name ?? '')
-        if (releases.some((x) => x.tag === tag)) {
+        // A draft does not hold its tag: GitHub creates a published Release beside it (issue 18 of this
+        // repository, observed with release-drafter's drafts).
+        if (releases.some((x) => x.tag === tag && !x.draft)) {
           // The body conventional-changelog/releaser-tools#50 and ovh/cds#4740 quote.
           return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#create-a-release')
         }
@@ -988,7 +1151,22 @@ export class GitHubApiDouble {
 
 interface RepoRoute {
   kind:
-    'list' | 'create' | 'update' | 'labels' | 'reviewers' | 'release-by-tag' | 'release-create' | 'release-update' | 'asset' | 'dispatch'
+    | 'list'
+    | 'create'
+    | 'update'
+    | 'labels'
+    | 'reviewers'
+    | 'reviews'
+    | 'comments'
+    | 'comment-create'
+    | 'statuses'
+    | 'status-create'
+    | 'releases'
+    | 'release-by-tag'
+    | 'release-create'
+    | 'release-update'
+    | 'asset'
+    | 'dispatch'
   /** A tag name or workflow file from the path. */
   name?: string
   template: string
@@ -1012,6 +1190,18 @@ const REPO_ROUTES: { kind: RepoRoute['kind']; path: RegExp; method: string; temp
     template: '/pulls/{pull_number}/requested_reviewers',
     param: 'number',
   },
+  { kind: 'reviews', path: /^\/pulls\/(\d+)\/reviews$/, method: 'GET', template: '/pulls/{pull_number}/reviews', param: 'number' },
+  { kind: 'comments', path: /^\/issues\/(\d+)\/comments$/, method: 'GET', template: '/issues/{issue_number}/comments', param: 'number' },
+  {
+    kind: 'comment-create',
+    path: /^\/issues\/(\d+)\/comments$/,
+    method: 'POST',
+    template: '/issues/{issue_number}/comments',
+    param: 'number',
+  },
+  { kind: 'statuses', path: /^\/commits\/([^/]+)\/statuses$/, method: 'GET', template: '/commits/{ref}/statuses', param: 'name' },
+  { kind: 'status-create', path: /^\/statuses\/([0-9a-f]{40})$/, method: 'POST', template: '/statuses/{sha}', param: 'name' },
+  { kind: 'releases', path: /^\/releases$/, method: 'GET', template: '/releases' },
   { kind: 'release-create', path: /^\/releases$/, method: 'POST', template: '/releases' },
   { kind: 'release-by-tag', path: /^\/releases\/tags\/(.+)$/, method: 'GET', template: '/releases/tags/{tag}', param: 'name' },
   { kind: 'release-update', path: /^\/releases\/(\d+)$/, method: 'PATCH', template: '/releases/{release_id}', param: 'number' },
@@ -1045,7 +1235,7 @@ function repoRouteOf(method: string, path: string): RepoRoute | undefined {
 }
 
 function userJson(login: string, type: 'User' | 'Organization') {
-  const u = `https://api.github.com/users/${login}`
+  const u = `https://api.github.com/users/${encodeURIComponent(login)}`
   return {
     login,
     id: 4242,
@@ -1053,7 +1243,7 @@ function userJson(login: string, type: 'User' | 'Organization') {
     avatar_url: `https://avatars.githubusercontent.com/u/4242?v=4`,
     gravatar_id: '',
     url: u,
-    html_url: `https://github.com/${login}`,
+    html_url: `https://github.com/${encodeURIComponent(login)}`,
     followers_url: `${u}/followers`,
     following_url: `${u}/following{/other_user}`,
     gists_url: `${u}/gists{/gist_id}`,

@@ -55,6 +55,9 @@ export function scenario(
     image: options.image ?? `${registryHost}/rocicorp/zero`,
     'oci-repo': `oci://${registryHost}/${ns}`,
     'plain-http': 'true',
+    // Not ghcr.io: the workflow's token is not sent here by default, so the credentials are given.
+    'registry-username': REGISTRY_USER,
+    'registry-password': REGISTRY_PASSWORD,
   }
   const context = { actor: REGISTRY_USER, token: REGISTRY_PASSWORD }
   return {

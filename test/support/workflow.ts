@@ -81,7 +81,11 @@ export function contexts(workflow: Workflow, event: WorkflowEvent, matrix: Recor
   const plain = {
     github: {
       event_name: event.name,
-      event: { ...(event.name === 'workflow_dispatch' ? { inputs } : {}), ...event.payload },
+      event: {
+        ...(event.name === 'workflow_dispatch' ? { inputs } : {}),
+        repository: { full_name: 'acme/zero-cache-chart', default_branch: 'main' },
+        ...event.payload,
+      },
       ref,
       ref_name: ref.replace(/^refs\/(heads|tags)\//, '').replace(/^refs\/pull\/(\d+)\/merge$/, '$1/merge'),
       base_ref: event.baseRef ?? '',

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { parseDocument } from 'yaml'
 import { artifactHubImages, setArtifactHubAnnotations } from '../../src/chart/chart-file.js'
 import { ChartError } from '../../src/errors.js'
 
@@ -63,9 +64,30 @@ describe('Artifact Hub annotations', () => {
     expect(setArtifactHubAnnotations(plain, update)).toEqual({ text: plain, changed: [] })
   })
 
-  it('refuses changes written as a one-line string, which cannot be replaced in place', () => {
-    expect(() =>
-      setArtifactHubAnnotations(CHART.replace(/ {2}artifacthub\.io\/changes: \|\n.*\n.*\n/, "  artifacthub.io/changes: '[]'\n"), update),
-    ).toThrow(/must be a block scalar/)
+  it('re-writes changes written as a one-line string as a literal block (issue 18, item 7)', () => {
+    const text = CHART.replace(/ {2}artifacthub\.io\/changes: \|\n.*\n.*\n/, "  artifacthub.io/changes: '[]' # kept\n")
+    const out = setArtifactHubAnnotations(text, update).text
+    expect(out).toMatch(/ {2}artifacthub\.io\/changes: \| # kept\n {4}- kind: changed\n/)
+    expect(parseDocument(out).errors).toEqual([])
+  })
+
+  it.each([
+    ['double-quoted', '"- name: demo\\n  image: example.com/demo:1.0.0\\n"'],
+    ['single-quoted flow JSON', `'[{"name": "demo", "image": "example.com/demo:1.0.0"}]'`],
+  ])('edits an images annotation written %s, never breaking the file', (_form, value) => {
+    const head = 'apiVersion: v2\nname: demo\nversion: 1.0.0\nappVersion: 1.0.0\nannotations:\n'
+    const text = `${head}  artifacthub.io/images: ${value}\n  other: x\n`
+    const r = setArtifactHubAnnotations(text, { from: '1.0.0', to: '1.1.0', change: { description: 'Update demo to 1.1.0' } })
+    expect(artifactHubImages(r.text)).toEqual([{ name: 'demo', image: 'example.com/demo:1.1.0' }])
+    expect((parseDocument(r.text).toJS() as { annotations: Record<string, string> }).annotations).toMatchObject({
+      other: 'x',
+      'artifacthub.io/changes': '- kind: changed\n  description: "Update demo to 1.1.0"\n',
+    })
+  })
+
+  it('keeps CRLF line endings throughout (issue 18, item 15)', () => {
+    const text = CHART.replace(/\n/g, '\r\n')
+    const out = setArtifactHubAnnotations(text, update).text
+    expect(out).not.toMatch(/[^\r]\n/)
   })
 })

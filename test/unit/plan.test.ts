@@ -29,6 +29,18 @@ describe('decideUpdate', () => {
   })
 })
 
+describe('appVersion keeps the chart form', () => {
+  it.each([
+    ['1.2.3', 'v1.2.4', '1.2.4'],
+    ['v1.2.3', 'v1.2.4', 'v1.2.4'],
+    ['1.2.3', '1.2.4', '1.2.4'],
+    ['v1.2.3', '1.2.4', '1.2.4'],
+  ])('appVersion %s, tag %s → %s', (current, tag, expected) => {
+    const d = decideUpdate({ ...chart, appVersion: current }, selectVersion([tag], stable), 'auto')
+    expect(d.kind === 'update' && d.appVersion).toBe(expected)
+  })
+})
+
 const release = (over: Partial<ReleaseState>): ReleaseState => ({
   version: '2.0.0',
   appVersion: '1.9.0',
@@ -66,7 +78,7 @@ describe('planRelease: the release state machine', () => {
   it('describes each step in one line', () => {
     expect(plan(update, {}).steps.map(describeStep)).toEqual([
       'update Chart.yaml: appVersion 0.26.1 → 1.9.0, version 1.4.2 → 2.0.0 (major, breaking upstream change)',
-      'helm lint --strict the chart at the new commit',
+      'helm lint the chart at the new commit',
       'commit "chore: x" and push to main',
       'create tag v2.0.0 at the new commit and push it',
       'helm package and helm push oci://ghcr.io/acme/r/zero-cache:2.0.0 (from the new commit)',

@@ -10,6 +10,8 @@ const pr = (over: Partial<PullRequest>): PullRequest => ({
   title: 't',
   body: '',
   head: 'chart-update/zero-cache',
+  requestedReviewers: [],
+  requestedTeams: [],
   headSha: 'a'.repeat(40),
   labels: [],
   ...over,

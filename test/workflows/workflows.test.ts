@@ -63,8 +63,28 @@ describe('release-chart.yml, as GitHub evaluates it', () => {
   ])('%s', (_name, event, expected) => {
     const steps = actionSteps(event)
     expect(steps).toHaveLength(1)
-    expect(steps[0].with).toEqual({ 'chart-path': 'charts/zero-cache', image: 'rocicorp/zero', ...expected })
+    expect(steps[0].with).toEqual({
+      'chart-path': 'charts/zero-cache',
+      image: 'rocicorp/zero',
+      'tag-format': 'zero-cache-{version}',
+      lint: 'strict',
+      ...expected,
+    })
     for (const key of Object.keys(steps[0].with)) expect(actionInputs).toContain(key)
+  })
+
+  it("tags the chart zero-cache-{version}, apart from the action's own v<X.Y.Z> and v<major> tags (issue 18, item 10)", () => {
+    const format = actionSteps({ name: 'schedule' })[0].with['tag-format']
+    expect(format).toBe('zero-cache-{version}')
+    expect(format.replace('{version}', '2.0.0')).not.toMatch(/^v\d/)
+  })
+
+  it.each<[string, WorkflowEvent, string]>([
+    ['a dispatch from the default branch writes', { name: 'workflow_dispatch', ref: 'refs/heads/main' }, 'false'],
+    ['a dispatch from another branch is a dry run', { name: 'workflow_dispatch', ref: 'refs/heads/feature' }, 'true'],
+    ['the schedule writes', { name: 'schedule' }, 'false'],
+  ])('%s (issue 18)', (_name, event, dryRun) => {
+    expect(actionSteps(event)[0].with['dry-run']).toBe(dryRun)
   })
 
   it('runs hourly at an off-minute, and by hand with mode, confirm and dry-run', () => {
@@ -180,6 +200,17 @@ describe('scripts/release-action.mjs: the notes of a release of the action', () 
   ])('refuses %s (package.json %s)', (tag, version, message) => {
     expect(() => releaseNotes(tag, version, changelog)).toThrow(message)
   })
+  it('refuses a chart release tag: v2.0.0 on a commit whose package.json and CHANGELOG.md are not a 2.0.0 release (issue 18)', () => {
+    expect(() => releaseNotes('v2.0.0', '1.0.0', changelog)).toThrow(/not a release of the action.*zero-cache-/)
+    expect(() => releaseNotes('zero-cache-2.0.0', '1.0.0', changelog)).toThrow(/is a chart release tag/)
+  })
+
+  it('checks the tag before it moves the major tag', () => {
+    const { workflow } = readWorkflow('release-action.yml')
+    const names = Object.values(workflow.jobs)[0].steps.map((s) => s.name ?? s.uses ?? '')
+    expect(names.findIndex((n) => /Check the release/.test(n))).toBeLessThan(names.findIndex((n) => /Move the major tag/.test(n)))
+  })
+
   it("matches this repository's own package.json and CHANGELOG.md", () => {
     const { version } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }
     expect(releaseNotes(`v${version}`, version, readFileSync(join(ROOT, 'CHANGELOG.md'), 'utf8')).length).toBeGreaterThan(100)
