@@ -49,10 +49,11 @@ describe('release-chart.yml on schedule', () => {
       updated: 'true',
       'app-version': '1.9.0',
       'chart-version': version,
-      tag: `v${version}`,
+      // The chart's own tag namespace, apart from the action's v<X.Y.Z> release tags (issue 18, item 10).
+      tag: `zero-cache-${version}`,
       pushed: 'true',
     })
-    expect(s.remote.tags().get(`v${version}`)).toBe(s.remote.log()[0].split(' ')[0])
+    expect(s.remote.tags().get(`zero-cache-${version}`)).toBe(s.remote.log()[0].split(' ')[0])
     expect(await registry.listTags('acme/zero-cache-chart/zero-cache')).toEqual([version])
     expect(r.log).toContain('prune skipped') // not ghcr.io: the prune stage says so and stays green
   })

@@ -971,7 +971,12 @@ export class GitHubApiDouble {
     return this.send(req, res, template, 201, json(comment))
   }
 
-  /** Commit statuses: "Create a commit status" and "List commit statuses for a reference" (newest first). */
+  /**
+   * Commit statuses (GitHub REST docs, "REST API endpoints for commit statuses"): "Create a commit
+   * status" takes a state of error, failure, pending or success (422 otherwise) and an optional
+   * context ("default" when left out); "List commit statuses for a reference" returns them in
+   * reverse chronological order, the latest first.
+   */
   private answerStatuses(
     req: IncomingMessage,
     res: ServerResponse,
@@ -1065,7 +1070,7 @@ export class GitHubApiDouble {
         return this.send(req, res, template, 200, this.releaseJson(repository, r))
       }
       case 'releases': {
-        // "List releases": newest first, drafts included for a token with push access.
+        // "List releases": newest first, drafts included for a token with push access (../shared/FACTS.md).
         const perPage = Math.min(Number(url.searchParams.get('per_page') ?? '30'), 100)
         const page = Number(url.searchParams.get('page') ?? '1')
         const sorted = [...releases].sort((a, b) => b.id - a.id)
@@ -1074,8 +1079,9 @@ export class GitHubApiDouble {
       }
       case 'release-create': {
         const tag = String(input.tag_name ?? '')
-        // A draft does not hold its tag: GitHub creates a published Release beside it (issue 18 of this
-        // repository, observed with release-drafter's drafts).
+        // A draft does not hold its tag, so GitHub creates a published Release beside it: the lookup by
+        // tag returns published Releases only (../shared/FACTS.md, GitHub immutable releases; seen with
+        // release-drafter's drafts, issue 18 of this repository).
         if (releases.some((x) => x.tag === tag && !x.draft)) {
           // The body conventional-changelog/releaser-tools#50 and ovh/cds#4740 quote.
           return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#create-a-release')
