@@ -137,22 +137,38 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
   await refuseSharedNames(charts)
   const commitMessage = inputs.commitMessageSet ? inputs.commitMessage : DEFAULT_COMMIT_MESSAGE_SEVERAL
   core.info(`${charts.length} charts: ${charts.map((c) => c.path).join(', ')}`)
+  const failed = await eachChart(inputs, charts, async (chart, report) => {
+    const image = await followedImage(chart.dir)
+    if (!image) {
+      report.skipped = 'skipped: its Chart.yaml lists no image at appVersion in artifacthub.io/images'
+      core.notice(`${chart.path}: ${report.skipped}`)
+      return
+    }
+    const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat, commitMessage }
+    await runPipeline(one, report, scratch)
+    await runPruneStage(one, report)
+  })
+  return failed && `${failed}; the others were released. The next run retries the failed ones`
+}
+
+/**
+ * Runs `work` for each chart in turn, each with its own report; one chart's failure does not stop
+ * the others. Writes the `charts` output and the combined job summary.
+ *
+ * @returns "N of M charts failed: name (path), …", or undefined when none failed.
+ */
+async function eachChart(
+  inputs: Inputs,
+  charts: ChartTarget[],
+  work: (chart: ChartTarget, report: RunReport) => Promise<void>,
+): Promise<string | undefined> {
   const results: { path: string; report: RunReport; error?: string }[] = []
   for (const chart of charts) {
-    const report = newReport('pipeline', inputs.dryRun)
-    const result: { path: string; report: RunReport; error?: string } = { path: chart.path, report }
+    const result: { path: string; report: RunReport; error?: string } = { path: chart.path, report: newReport(inputs.mode, inputs.dryRun) }
     results.push(result)
     core.info(`\n━━ ${chart.path} ━━`)
     try {
-      const image = await followedImage(chart.dir)
-      if (!image) {
-        report.skipped = 'skipped: its Chart.yaml lists no image at appVersion in artifacthub.io/images'
-        core.notice(`${chart.path}: ${report.skipped}`)
-        continue
-      }
-      const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat, commitMessage }
-      await runPipeline(one, report, scratch)
-      await runPruneStage(one, report)
+      await work(chart, result.report)
     } catch (error) {
       result.error = failureOf(error)
       core.error(`${chart.path}: ${result.error}`)
@@ -165,10 +181,8 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
   }
   const failed = results.filter((r) => r.error)
   if (!failed.length) return undefined
-  return (
-    `${failed.length} of ${charts.length} charts failed: ${failed.map((r) => `${r.report.chartName ?? r.path} (${r.path})`).join(', ')}; ` +
-    `the others were released. The next run retries the failed ones`
-  )
+  const names = failed.map((r) => `${r.report.chartName ?? r.path} (${r.path})`)
+  return `${failed.length} of ${charts.length} charts failed: ${names.join(', ')}`
 }
 
 /**
@@ -214,30 +228,11 @@ async function runPruneSeveral(inputs: Inputs, charts: ChartTarget[]): Promise<s
       )
     }
   }
-  const results: { path: string; report: RunReport; error?: string }[] = []
-  for (const chart of charts) {
-    const report = newReport(inputs.mode, inputs.dryRun)
-    const result: { path: string; report: RunReport; error?: string } = { path: chart.path, report }
-    results.push(result)
-    core.info(`\n━━ ${chart.path} ━━`)
-    try {
-      // confirm was checked against every package above: each chart's own check sees its own name.
-      const confirm = inputs.mode === 'cleanup-all' ? packageOf(inputs, (await chartNames([chart], true))[0].name) : inputs.confirm
-      await runPruneMode({ ...inputs, chartDir: chart.dir, chartPath: chart.path, confirm }, report)
-    } catch (error) {
-      result.error = failureOf(error)
-      core.error(`${chart.path}: ${result.error}`)
-    }
-  }
-  try {
-    await writeSeveral(results, inputs.dryRun)
-  } catch (error) {
-    core.warning(`could not write the job summary: ${(error as Error).message}`)
-  }
-  const failed = results.filter((r) => r.error)
-  if (!failed.length) return undefined
-  const names = failed.map((r) => `${r.report.chartName ?? r.path} (${r.path})`)
-  return `${failed.length} of ${charts.length} charts failed: ${names.join(', ')}`
+  return eachChart(inputs, charts, async (chart, report) => {
+    // confirm was checked against every package above: each chart's own check sees its own name.
+    const confirm = inputs.mode === 'cleanup-all' ? packageOf(inputs, (await chartNames([chart], true))[0].name) : inputs.confirm
+    await runPruneMode({ ...inputs, chartDir: chart.dir, chartPath: chart.path, confirm }, report)
+  })
 }
 
 /** The package name cleanup-all's confirm must give for a chart: the last part of its GitHub Packages name. */

@@ -6,7 +6,7 @@ import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
-import { explain, scenario, visibleLog } from '../support/scenario.js'
+import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
 /**
  * The defects of issue 18 that involve the GitHub API: pull-request branches with a person's
@@ -16,7 +16,6 @@ import { explain, scenario, visibleLog } from '../support/scenario.js'
  * description). Each test failed on the bundle before the fix.
  */
 
-const REPOSITORY = 'acme/zero-cache-chart' // GITHUB_REPOSITORY as test/support/runner.ts sets it
 const BRANCH = 'chart-update/zero-cache'
 const history = releaseHistory()
 const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).map((h) => h.tag), ...NOISE_TAGS]
@@ -49,18 +48,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
   async function setup() {
     api = await new GitHubApiDouble({ timeScale: 1000 }).start()
     const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    const rev = (ref: string) => {
-      try {
-        return s.remote.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], s.remote.dir).trim() || undefined
-      } catch {
-        return undefined
-      }
-    }
-    api.linkRepository(
-      REPOSITORY,
-      (b) => rev(`refs/heads/${b}`),
-      (t) => rev(`refs/tags/${t}`),
-    )
+    const rev = linkRemote(api, s.remote)
     api.addWorkflow(REPOSITORY, 'deploy.yml', ['chart', 'version', 'tag', 'digest'])
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(

@@ -4,7 +4,7 @@ import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
-import { explain, scenario, visibleLog } from '../support/scenario.js'
+import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
 /**
  * github-release and dispatch-workflow end to end: the bundled action, a bare git remote, the
@@ -13,7 +13,6 @@ import { explain, scenario, visibleLog } from '../support/scenario.js'
  * description).
  */
 
-const REPOSITORY = 'acme/zero-cache-chart'
 const INPUTS = ['chart', 'version', 'tag', 'digest']
 const history = releaseHistory()
 const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).map((h) => h.tag), ...NOISE_TAGS]
@@ -40,18 +39,7 @@ describe('github-release and dispatch-workflow', () => {
   async function setup(workflowInputs = INPUTS) {
     api = await new GitHubApiDouble({ timeScale: 1000 }).start()
     const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    const rev = (ref: string) => {
-      try {
-        return s.remote.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], s.remote.dir).trim() || undefined
-      } catch {
-        return undefined
-      }
-    }
-    api.linkRepository(
-      REPOSITORY,
-      (b) => rev(`refs/heads/${b}`),
-      (t) => rev(`refs/tags/${t}`),
-    )
+    linkRemote(api, s.remote)
     api.addWorkflow(REPOSITORY, 'deploy.yml', workflowInputs)
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(

@@ -4,7 +4,7 @@ import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
-import { explain, scenario, visibleLog } from '../support/scenario.js'
+import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
 /**
  * commit-mode pull-request end to end: the bundled action against a bare git remote, the loopback
@@ -12,7 +12,6 @@ import { explain, scenario, visibleLog } from '../support/scenario.js'
  * against GitHub's OpenAPI description).
  */
 
-const REPOSITORY = 'acme/zero-cache-chart' // GITHUB_REPOSITORY as test/support/runner.ts sets it
 const BRANCH = 'chart-update/zero-cache'
 const SOURCE = 'https://github.com/rocicorp/mono'
 const history = releaseHistory()
@@ -45,14 +44,8 @@ describe('commit-mode pull-request', () => {
   async function setup() {
     api = await new GitHubApiDouble({ timeScale: 1000 }).start()
     const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    const tip = (branch: string) => {
-      try {
-        return s.remote.git(['rev-parse', '--verify', '--quiet', `refs/heads/${branch}`], s.remote.dir).trim() || undefined
-      } catch {
-        return undefined
-      }
-    }
-    api.linkRepository(REPOSITORY, tip)
+    const rev = linkRemote(api, s.remote)
+    const tip = (branch: string) => rev(`refs/heads/${branch}`)
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(
         { image: `${registry.host}/rocicorp/zero-${date}`, 'commit-mode': 'pull-request', 'github-token': 'ghs_double', ...extra },

@@ -1,4 +1,5 @@
 import { createRemote, type TestRemote } from './git.js'
+import type { GitHubApiDouble } from './github-api.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from './registry.js'
 import { HELM4_DIR, runAction, type ActionRun } from './runner.js'
 
@@ -80,4 +81,27 @@ export function scenario(
 /** Seeds `rocicorp/zero` with every fixture tag, once per registry. */
 export async function seedUpstream(registry: TestRegistry): Promise<void> {
   await registry.seedTags('rocicorp/zero', ALL_UPSTREAM_TAGS)
+}
+
+/** `GITHUB_REPOSITORY` as test/support/runner.ts sets it: the repository the API double serves. */
+export const REPOSITORY = 'acme/zero-cache-chart'
+
+/**
+ * Makes the scenario's git remote the API double's {@link REPOSITORY}: its branches and tags are
+ * what GitHub would see. Returns a lookup of a ref's commit on the remote (undefined when absent).
+ */
+export function linkRemote(api: GitHubApiDouble, remote: TestRemote): (ref: string) => string | undefined {
+  const rev = (ref: string) => {
+    try {
+      return remote.git(['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], remote.dir).trim() || undefined
+    } catch {
+      return undefined
+    }
+  }
+  api.linkRepository(
+    REPOSITORY,
+    (branch) => rev(`refs/heads/${branch}`),
+    (tag) => rev(`refs/tags/${tag}`),
+  )
+  return rev
 }
