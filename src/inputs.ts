@@ -5,13 +5,13 @@ import { InputError } from './errors.js'
 import {
   parseImageReference,
   parseOciRepository,
-  ReferenceError,
+  InvalidReferenceError,
   type OciRepository,
   type RepositoryReference,
-} from './upstream/reference.js'
-import type { Credentials } from './upstream/registry.js'
+} from './oci/reference.js'
+import type { Credentials } from './oci/registry.js'
 import { checkRange, type BumpKind } from './versions.js'
-import { unknownPlaceholders } from './plan.js'
+import { unknownPlaceholders } from './release/plan.js'
 
 /** Values of the `lint` input, `true` read as `default`. */
 export type LintMode = 'off' | 'default' | 'strict'
@@ -229,7 +229,7 @@ export function readInputs(): Inputs {
     try {
       image = parseImageReference(rawImage)
     } catch (error) {
-      if (error instanceof ReferenceError) throw new InputError('image', error.message)
+      if (error instanceof InvalidReferenceError) throw new InputError('image', error.message)
       throw error
     }
   }
@@ -244,7 +244,7 @@ export function readInputs(): Inputs {
   try {
     ociRepo = parseOciRepository(rawRepo)
   } catch (error) {
-    if (error instanceof ReferenceError) throw new InputError('oci-repo', error.message)
+    if (error instanceof InvalidReferenceError) throw new InputError('oci-repo', error.message)
     throw error
   }
 

@@ -25,14 +25,14 @@ import {
   type Plan,
   type ReleaseState,
   type Step,
-} from './plan.js'
+} from './release/plan.js'
 import type { PullRequest, Release, RepoClient } from './github/repo.js'
-import { previousReleaseTag, releaseNotes } from './release-notes.js'
-import { decidePullRequest, pullRequestBody, readProposal, type PullRequestDecision } from './pull-request.js'
+import { previousReleaseTag, releaseNotes } from './release/notes.js'
+import { decidePullRequest, pullRequestBody, readProposal, type PullRequestDecision } from './release/pull-request.js'
 import type { RunReport } from './report.js'
 import type { Scratch } from './scratch.js'
-import { chartVersionToTag, formatReference, parseOciRepository, ReferenceError } from './upstream/reference.js'
-import { RegistryClient, sha256Digest } from './upstream/registry.js'
+import { chartVersionToTag, formatReference, parseOciRepository, InvalidReferenceError } from './oci/reference.js'
+import { RegistryClient, sha256Digest } from './oci/registry.js'
 import { selectVersion, type Selection } from './versions.js'
 
 /**
@@ -337,7 +337,8 @@ function chartClient(run: Run, name: string): RegistryClient {
     try {
       repo = parseOciRepository(`${run.inputs.ociRepo.url}/${name}`)
     } catch (error) {
-      if (error instanceof ReferenceError) throw new ChartError(`chart name '${name}' cannot be an OCI repository name: ${error.message}`)
+      if (error instanceof InvalidReferenceError)
+        throw new ChartError(`chart name '${name}' cannot be an OCI repository name: ${error.message}`)
       throw error
     }
     client = new RegistryClient(repo, {

@@ -1,5 +1,5 @@
 import * as core from '@actions/core'
-import { describeStep, type Step } from './plan.js'
+import { describeStep, type Step } from './release/plan.js'
 
 /**
  * Everything a run reports, collected as the run goes and written once at the end: step outputs

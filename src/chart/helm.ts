@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { runCommand } from '../exec.js'
 import { ActionError } from '../errors.js'
 import type { Scratch } from '../scratch.js'
-import type { Credentials } from '../upstream/registry.js'
+import type { Credentials } from '../oci/registry.js'
 
 /**
  * The helm CLI (Helm 3.8+ or Helm 4) through `@actions/exec`. Registry credentials reach helm on

@@ -4,7 +4,7 @@ import { retry } from '@octokit/plugin-retry'
 import { throttling } from '@octokit/plugin-throttling'
 import Bottleneck from 'bottleneck/light.js'
 import { GitHubApiError } from '../errors.js'
-import type { PackageVersion } from './prune.js'
+import type { PackageVersion } from './prune-select.js'
 
 /**
  * The GitHub Packages REST API for one container package ("Packages" REST docs, API version

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { expandChartPaths, followedImage } from '../../src/charts.js'
+import { expandChartPaths, followedImage } from '../../src/chart/targets.js'
 import { ChartError } from '../../src/errors.js'
 
 function workspace(charts: Record<string, string>): string {

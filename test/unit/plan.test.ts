@@ -8,7 +8,7 @@ import {
   unknownPlaceholders,
   type ReleaseState,
   type UpdateDecision,
-} from '../../src/plan.js'
+} from '../../src/release/plan.js'
 import { selectVersion } from '../../src/versions.js'
 
 const chart = { name: 'zero-cache', version: '1.4.2', appVersion: '0.26.1' }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { PullRequest } from '../../src/github/repo.js'
-import { decidePullRequest, proposalMarker, pullRequestBody, readProposal } from '../../src/pull-request.js'
+import { decidePullRequest, proposalMarker, pullRequestBody, readProposal } from '../../src/release/pull-request.js'
 
 const pr = (over: Partial<PullRequest>): PullRequest => ({
   number: 1,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { chartVersionToTag, parseImageReference, parseOciRepository } from '../../src/upstream/reference.js'
-import { nextLink, parseChallenge } from '../../src/upstream/registry.js'
+import { chartVersionToTag, parseImageReference, parseOciRepository } from '../../src/oci/reference.js'
+import { nextLink, parseChallenge } from '../../src/oci/registry.js'
 
 describe('parseImageReference', () => {
   it.each([

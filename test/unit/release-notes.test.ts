@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { previousReleaseTag, releaseNotes } from '../../src/release-notes.js'
+import { previousReleaseTag, releaseNotes } from '../../src/release/notes.js'
 
 const tags = (...names: string[]) => new Map(names.map((n, i) => [n, `${i}`.repeat(40).slice(0, 40)]))
 

@@ -1,5 +1,5 @@
 import semver from 'semver'
-import type { PullRequest } from './github/repo.js'
+import type { PullRequest } from '../github/repo.js'
 import type { Step } from './plan.js'
 
 /**

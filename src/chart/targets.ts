@@ -1,8 +1,8 @@
 import { readFile, realpath } from 'node:fs/promises'
 import { isAbsolute, join, relative, resolve } from 'node:path'
-import { artifactHubImages, imageAtAppVersion, parseChart } from './chart/chart-file.js'
-import { ChartError } from './errors.js'
-import { parseImageReference, ReferenceError, type RepositoryReference } from './upstream/reference.js'
+import { artifactHubImages, imageAtAppVersion, parseChart } from './chart-file.js'
+import { ChartError } from '../errors.js'
+import { parseImageReference, InvalidReferenceError, type RepositoryReference } from '../oci/reference.js'
 
 /**
  * Which charts a run maintains: the `chart-path` input as a list of directories and globs, and
@@ -83,7 +83,8 @@ export async function followedImage(chartDir: string): Promise<RepositoryReferen
   try {
     return parseImageReference(entry.repository)
   } catch (error) {
-    if (error instanceof ReferenceError) throw new ChartError(`${file}: artifacthub.io/images names '${entry.image}': ${error.message}`)
+    if (error instanceof InvalidReferenceError)
+      throw new ChartError(`${file}: artifacthub.io/images names '${entry.image}': ${error.message}`)
     throw error
   }
 }

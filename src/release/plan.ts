@@ -1,7 +1,7 @@
 import semver from 'semver'
-import type { ChartMetadata } from './chart/chart-file.js'
-import { ActionError } from './errors.js'
-import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, type Selection } from './versions.js'
+import type { ChartMetadata } from '../chart/chart-file.js'
+import { ActionError } from '../errors.js'
+import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, type Selection } from '../versions.js'
 
 /**
  * Planning: pure functions from observed state to the steps a run takes. Nothing here does I/O,

@@ -28,7 +28,7 @@ export interface RepositoryReference {
 }
 
 /** Why a reference was rejected. */
-export class ReferenceError extends Error {}
+export class InvalidReferenceError extends Error {}
 
 function isHost(component: string): boolean {
   return component.includes('.') || component.includes(':') || component === 'localhost'
@@ -39,11 +39,11 @@ function apiHostFor(registry: string): string {
 }
 
 function checkPath(path: string, original: string): void {
-  if (!path) throw new ReferenceError(`'${original}' names no repository`)
+  if (!path) throw new InvalidReferenceError(`'${original}' names no repository`)
   for (const part of path.split('/')) {
     if (!COMPONENT.test(part)) {
       const hint = part.toLowerCase() !== part ? ' (repository names must be lowercase)' : ''
-      throw new ReferenceError(`'${original}': '${part}' is not a valid repository path component${hint}`)
+      throw new InvalidReferenceError(`'${original}': '${part}' is not a valid repository path component${hint}`)
     }
   }
 }
@@ -54,17 +54,17 @@ function checkPath(path: string, original: string): void {
  * `rocicorp/zero` → docker.io, `rocicorp/zero`; `redis` → docker.io, `library/redis`;
  * `ghcr.io/org/img` → ghcr.io, `org/img`; `host:5000/ns/img` → host:5000, `ns/img`.
  *
- * @throws ReferenceError for an empty string, a tag or digest (the action chooses the tag),
+ * @throws InvalidReferenceError for an empty string, a tag or digest (the action chooses the tag),
  *   uppercase or otherwise invalid path components, or an invalid host.
  */
 export function parseImageReference(input: string): RepositoryReference {
   const original = input
   const ref = input.trim()
-  if (!ref) throw new ReferenceError('the image reference is empty')
+  if (!ref) throw new InvalidReferenceError('the image reference is empty')
   if (ref.includes('://'))
-    throw new ReferenceError(`'${original}': an image reference has no scheme (write 'ghcr.io/org/img', not 'https://…')`)
+    throw new InvalidReferenceError(`'${original}': an image reference has no scheme (write 'ghcr.io/org/img', not 'https://…')`)
   if (ref.includes('@'))
-    throw new ReferenceError(`'${original}' has a digest: give the repository only (e.g. 'rocicorp/zero'); the action picks the tag`)
+    throw new InvalidReferenceError(`'${original}' has a digest: give the repository only (e.g. 'rocicorp/zero'); the action picks the tag`)
   const slash = ref.indexOf('/')
   let registry = DOCKER_HUB
   let path = ref
@@ -73,10 +73,10 @@ export function parseImageReference(input: string): RepositoryReference {
     path = ref.slice(slash + 1)
   }
   if (path.includes(':'))
-    throw new ReferenceError(
+    throw new InvalidReferenceError(
       `'${original}' has a tag: give the repository only (e.g. '${ref.slice(0, ref.lastIndexOf(':'))}'); the action picks the tag`,
     )
-  if (!HOST.test(registry)) throw new ReferenceError(`'${original}': '${registry}' is not a valid registry host`)
+  if (!HOST.test(registry)) throw new InvalidReferenceError(`'${original}': '${registry}' is not a valid registry host`)
   const apiHost = apiHostFor(registry)
   if (apiHost === DOCKER_HUB_API_HOST) {
     registry = DOCKER_HUB
@@ -100,26 +100,27 @@ export interface OciRepository extends RepositoryReference {
  * The path is lowercased because OCI repository names must be lowercase while
  * `${{ github.repository }}` may not be. A chart then lands at `<url>/<chart name>:<chart version>`.
  *
- * @throws ReferenceError for a missing namespace (`oci://ghcr.io`), another scheme, a tag or digest,
+ * @throws InvalidReferenceError for a missing namespace (`oci://ghcr.io`), another scheme, a tag or digest,
  *   or an invalid host or path.
  */
 export function parseOciRepository(input: string): OciRepository {
   const original = input
   let rest = input.trim()
-  if (!rest) throw new ReferenceError('the OCI repository is empty')
+  if (!rest) throw new InvalidReferenceError('the OCI repository is empty')
   const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(rest)
   if (scheme) {
-    if (scheme[1].toLowerCase() !== 'oci') throw new ReferenceError(`'${original}': use the oci:// scheme, e.g. oci://ghcr.io/OWNER/REPO`)
+    if (scheme[1].toLowerCase() !== 'oci')
+      throw new InvalidReferenceError(`'${original}': use the oci:// scheme, e.g. oci://ghcr.io/OWNER/REPO`)
     rest = rest.slice(scheme[0].length)
   }
   rest = rest.replace(/\/+$/, '')
   const slash = rest.indexOf('/')
-  if (slash <= 0) throw new ReferenceError(`'${original}' has no namespace: use oci://${rest || 'ghcr.io'}/OWNER/REPO`)
+  if (slash <= 0) throw new InvalidReferenceError(`'${original}' has no namespace: use oci://${rest || 'ghcr.io'}/OWNER/REPO`)
   const registry = rest.slice(0, slash).toLowerCase()
   const rawPath = rest.slice(slash + 1)
-  if (!HOST.test(registry)) throw new ReferenceError(`'${original}': '${registry}' is not a valid registry host`)
+  if (!HOST.test(registry)) throw new InvalidReferenceError(`'${original}': '${registry}' is not a valid registry host`)
   if (rawPath.includes('@') || rawPath.includes(':'))
-    throw new ReferenceError(`'${original}': an OCI repository for charts has no tag or digest`)
+    throw new InvalidReferenceError(`'${original}': an OCI repository for charts has no tag or digest`)
   const path = rawPath.toLowerCase()
   checkPath(path, original)
   return {
