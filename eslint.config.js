@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules over the sources, tests, benchmarks
-// and scripts; formatting is Prettier's (npm run format).
+// and scripts; over src/, the type-checked rules too, and a budget for each function's size and
+// complexity (issue 19: no function over ~80 lines). Formatting is Prettier's (npm run format).
 import js from '@eslint/js'
 import { defineConfig } from 'eslint/config'
 import globals from 'globals'
@@ -13,6 +14,15 @@ export default defineConfig(
     languageOptions: { globals: globals.node },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+    },
+  },
+  {
+    files: ['src/**/*.ts'],
+    extends: [tseslint.configs.recommendedTypeChecked],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      complexity: ['error', 20],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
     },
   },
 )

@@ -209,6 +209,52 @@ function timeScale(): number {
   return Number.isFinite(n) && n > 0 ? n : 1
 }
 
+/** A reference parsed by `parse`, its error reported as the input's. */
+function reference<T>(name: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (error instanceof InvalidReferenceError) throw new InputError(name, error.message)
+    throw error
+  }
+}
+
+/** `oci-repo`, or the default (this repository's ghcr.io). */
+function ociRepoInput(): OciRepository {
+  const rawRepo = input('oci-repo') || defaultOciRepo()
+  if (!rawRepo) {
+    throw new InputError(
+      'oci-repo',
+      'not set, and GITHUB_REPOSITORY is not either (outside Actions): set it, e.g. oci://ghcr.io/OWNER/REPO',
+    )
+  }
+  return reference('oci-repo', () => parseOciRepository(rawRepo))
+}
+
+/** `max-age-days`: 0 to {@link MAX_AGE_DAYS_LIMIT}, fractions allowed. */
+function maxAgeDaysInput(): number {
+  const rawAge = input('max-age-days') || '7'
+  const maxAgeDays = /^\d+(\.\d+)?$/.test(rawAge) ? Number(rawAge) : NaN
+  if (!(maxAgeDays >= 0 && maxAgeDays <= MAX_AGE_DAYS_LIMIT)) {
+    throw new InputError('max-age-days', `'${rawAge}' is not a number of days from 0 to ${MAX_AGE_DAYS_LIMIT} (e.g. 7 or 0.5)`)
+  }
+  return maxAgeDays
+}
+
+/** The features that call the GitHub API need a token and `GITHUB_REPOSITORY`. */
+function checkApiUsers(commitMode: string, githubRelease: boolean, dispatchWorkflow: string, githubToken: string): void {
+  const apiUsers = [
+    ...(commitMode === 'pull-request' ? ['commit-mode pull-request'] : []),
+    ...(githubRelease ? ['github-release'] : []),
+    ...(dispatchWorkflow ? ['dispatch-workflow'] : []),
+  ]
+  if (!apiUsers.length) return
+  if (!githubToken) throw new InputError('github-token', `required with ${apiUsers.join(', ')} (the GitHub API is called with it)`)
+  if (!/^[^/\s]+\/[^/\s]+$/.test(process.env.GITHUB_REPOSITORY ?? '')) {
+    throw new InputError(apiUsers[0].split(' ')[0], 'needs GITHUB_REPOSITORY (OWNER/REPO), which GitHub Actions sets')
+  }
+}
+
 /**
  * Reads the `INPUT_*` environment into {@link Inputs}, masking every secret first.
  *
@@ -223,44 +269,16 @@ export function readInputs(): Inputs {
   const mode = oneOf<Mode>('mode', ['pipeline', 'prune', 'cleanup-all'], 'pipeline')
   const workspace = process.env.GITHUB_WORKSPACE || process.cwd()
 
-  let image: RepositoryReference | undefined
   const rawImage = input('image')
-  if (rawImage) {
-    try {
-      image = parseImageReference(rawImage)
-    } catch (error) {
-      if (error instanceof InvalidReferenceError) throw new InputError('image', error.message)
-      throw error
-    }
-  }
-
-  const rawRepo = input('oci-repo') || defaultOciRepo()
-  if (!rawRepo)
-    throw new InputError(
-      'oci-repo',
-      'not set, and GITHUB_REPOSITORY is not either (outside Actions): set it, e.g. oci://ghcr.io/OWNER/REPO',
-    )
-  let ociRepo: OciRepository
-  try {
-    ociRepo = parseOciRepository(rawRepo)
-  } catch (error) {
-    if (error instanceof InvalidReferenceError) throw new InputError('oci-repo', error.message)
-    throw error
-  }
-
+  const image = rawImage ? reference('image', () => parseImageReference(rawImage)) : undefined
+  const ociRepo = ociRepoInput()
   const chartPaths = list('chart-path')
   if (chartPaths.length === 0) chartPaths.push('charts/zero-cache')
   const chartPath = chartPaths[0]
   const versionRange = input('version-range') || '*'
   const rangeError = checkRange(versionRange)
   if (rangeError) throw new InputError('version-range', rangeError)
-
-  const rawAge = input('max-age-days') || '7'
-  const maxAgeDays = /^\d+(\.\d+)?$/.test(rawAge) ? Number(rawAge) : NaN
-  if (!(maxAgeDays >= 0 && maxAgeDays <= MAX_AGE_DAYS_LIMIT)) {
-    throw new InputError('max-age-days', `'${rawAge}' is not a number of days from 0 to ${MAX_AGE_DAYS_LIMIT} (e.g. 7 or 0.5)`)
-  }
-
+  const maxAgeDays = maxAgeDaysInput()
   const username = input('registry-username')
   const commitMode = oneOf<'push' | 'pull-request'>('commit-mode', ['push', 'pull-request'], 'push')
   const githubRelease = bool('github-release')
@@ -268,17 +286,7 @@ export function readInputs(): Inputs {
   if (dispatchWorkflow && !/^[\w.-]+\.ya?ml$|^\d+$/.test(dispatchWorkflow)) {
     throw new InputError('dispatch-workflow', `'${dispatchWorkflow}' is not a workflow file name (e.g. deploy.yml) or workflow id`)
   }
-  const apiUsers = [
-    ...(commitMode === 'pull-request' ? ['commit-mode pull-request'] : []),
-    ...(githubRelease ? ['github-release'] : []),
-    ...(dispatchWorkflow ? ['dispatch-workflow'] : []),
-  ]
-  if (apiUsers.length && mode === 'pipeline') {
-    if (!githubToken) throw new InputError('github-token', `required with ${apiUsers.join(', ')} (the GitHub API is called with it)`)
-    if (!/^[^/\s]+\/[^/\s]+$/.test(process.env.GITHUB_REPOSITORY ?? '')) {
-      throw new InputError(apiUsers[0].split(' ')[0], 'needs GITHUB_REPOSITORY (OWNER/REPO), which GitHub Actions sets')
-    }
-  }
+  if (mode === 'pipeline') checkApiUsers(commitMode, githubRelease, dispatchWorkflow, githubToken)
   return {
     mode,
     dryRun: bool('dry-run'),

@@ -1,7 +1,8 @@
 import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
 import { DEFAULT_COMMIT_MESSAGE_SEVERAL, readInputs, type Inputs } from './inputs.js'
-import { runPipeline } from './pipeline.js'
+import { runRelease } from './release/run.js'
+import { newActionRuntime, type ActionRuntime } from './release/runtime.js'
 import { newReport, writeOutputs, writeSeveral, writeSummary, type RunReport } from './report.js'
 import { chartNames, expandChartPaths, followedImage, type ChartTarget } from './chart/targets.js'
 import { closeRegistryConnections } from './oci/registry.js'
@@ -55,7 +56,7 @@ export async function run(): Promise<void> {
     if (inputs.mode === 'pipeline') {
       const { charts, several } = await expandChartPaths(inputs.workspace, inputs.chartPaths)
       if (several) {
-        failure = await runSeveral(inputs, charts, scratch)
+        failure = await runSeveral(inputs, charts, newActionRuntime(scratch))
         reported = true
       } else {
         const image = inputs.image ?? (await followedImage(charts[0].dir))
@@ -67,7 +68,7 @@ export async function run(): Promise<void> {
           )
         }
         const one = { ...inputs, image, chartDir: charts[0].dir, chartPath: inputs.chartPath }
-        await runPipeline(one, report, scratch)
+        await runRelease(newActionRuntime(scratch), one, report)
         await runPruneStage(one, report)
       }
     } else {
@@ -113,7 +114,7 @@ function failureOf(error: unknown): string {
  * @returns the step's failure message naming every chart that failed, or undefined.
  * @throws InputError for inputs that cannot apply to several charts (nothing is run).
  */
-async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratch): Promise<string | undefined> {
+async function runSeveral(inputs: Inputs, charts: ChartTarget[], runtime: ActionRuntime): Promise<string | undefined> {
   if (inputs.image) {
     throw new InputError(
       'image',
@@ -145,7 +146,7 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], scratch: Scratc
       return
     }
     const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat, commitMessage }
-    await runPipeline(one, report, scratch)
+    await runRelease(runtime, one, report)
     await runPruneStage(one, report)
   })
   return failed && `${failed}; the others were released. The next run retries the failed ones`

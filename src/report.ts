@@ -165,29 +165,44 @@ function addReport(report: RunReport, error: string | undefined, level: number):
     s.addRaw(`**Failed:** ${escape(first)}`, true)
     if (rest.length) s.addCodeBlock(escape(rest.join('\n')))
   }
+  const rows = summaryRows(report)
+  if (rows.length) {
+    s.addTable([
+      [
+        { data: 'What', header: true },
+        { data: 'Value', header: true },
+      ],
+      ...rows.map(([k, v]) => [k, v]),
+    ])
+  }
+  addSteps(report, error, level)
+  if (report.notes.length) {
+    s.addHeading('Notes', level)
+    s.addList(report.notes.map(escape))
+  }
+  if (report.facts.length) {
+    s.addHeading('Already in place', level)
+    s.addList(report.facts.map(escape))
+  }
+  if (report.prune) addPrune(report.prune, report.dryRun, level)
+  if (report.warnings.length) {
+    s.addHeading('Warnings', level)
+    s.addList(report.warnings.map(escape))
+  }
+}
+
+/** The table of one chart's run: upstream, versions before and after, tag, chart, Release, pull request. */
+function summaryRows(report: RunReport): [string, string][] {
   const rows: [string, string][] = []
+  const change = (before: string, after?: string) => (after && after !== before ? `${code(before)} → ${code(after)}` : code(before))
   if (report.image) rows.push(['Upstream image', code(report.image)])
   if (report.upstream) {
     const u = report.upstream
     rows.push(['Newest allowed upstream version', u.selected ? code(u.selected) : '—'])
     rows.push(['Tags seen', `${u.total} (${u.semver} semver, ${u.allowed} allowed by ${escape(u.policy)})`])
   }
-  if (report.previousAppVersion !== undefined) {
-    rows.push([
-      'appVersion',
-      report.appVersion && report.appVersion !== report.previousAppVersion
-        ? `${code(report.previousAppVersion)} → ${code(report.appVersion)}`
-        : code(report.previousAppVersion),
-    ])
-  }
-  if (report.previousChartVersion !== undefined) {
-    rows.push([
-      'Chart version',
-      report.chartVersion && report.chartVersion !== report.previousChartVersion
-        ? `${code(report.previousChartVersion)} → ${code(report.chartVersion)}`
-        : code(report.previousChartVersion),
-    ])
-  }
+  if (report.previousAppVersion !== undefined) rows.push(['appVersion', change(report.previousAppVersion, report.appVersion)])
+  if (report.previousChartVersion !== undefined) rows.push(['Chart version', change(report.previousChartVersion, report.chartVersion)])
   if (report.tag) rows.push(['Tag', code(report.tag)])
   if (report.commit) rows.push(['Commit', code(report.commit.slice(0, 12))])
   if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
@@ -206,83 +221,72 @@ function addReport(report: RunReport, error: string | undefined, level: number):
     }[pr.status]
     rows.push(['Pull request', `${link}: ${code(pr.appVersion)}, chart ${code(pr.version)} (${what})`])
   }
-  if (rows.length) {
-    s.addTable([
-      [
-        { data: 'What', header: true },
-        { data: 'Value', header: true },
-      ],
-      ...rows.map(([k, v]) => [k, v]),
-    ])
-  }
+  return rows
+}
+
+/** The plan (dry run), or what was done and what was planned but not done. */
+function addSteps(report: RunReport, error: string | undefined, level: number): void {
+  const s = core.summary
   const list = (steps: Step[]) => steps.map((step) => escape(describeStep(step)))
   if (report.dryRun && (report.steps.length || report.mode === 'pipeline')) {
     s.addHeading('Plan (nothing was written)', level)
     s.addList(report.steps.length ? list(report.steps) : ['nothing: everything is up to date'])
-  } else if (report.steps.length || report.mode === 'pipeline') {
-    s.addHeading('Done by this run', level)
-    s.addList(
-      report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'],
+    return
+  }
+  if (!report.steps.length && report.mode !== 'pipeline') return
+  s.addHeading('Done by this run', level)
+  s.addList(
+    report.done.length ? list(report.done) : [report.steps.length || error ? 'nothing' : 'nothing: everything was already up to date'],
+  )
+  const notDone = report.steps.filter((step) => !report.done.includes(step))
+  if (notDone.length) {
+    s.addHeading(
+      error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)',
+      level,
     )
-    const notDone = report.steps.filter((step) => !report.done.includes(step))
-    if (notDone.length) {
-      s.addHeading(
-        error ? 'Not done (the run failed; the next run picks up from here)' : 'Planned, not done by this run (see Already in place)',
-        level,
-      )
-      s.addList(list(notDone))
-    }
+    s.addList(list(notDone))
   }
-  if (report.notes.length) {
-    s.addHeading('Notes', level)
-    s.addList(report.notes.map(escape))
+}
+
+/** The prune section: what was deleted and kept, and why a run stopped early. */
+function addPrune(p: PruneReport, dryRun: boolean, level: number): void {
+  const s = core.summary
+  s.addHeading(`Prune: ${escape(p.package)}`, level)
+  if (p.skipped) {
+    s.addRaw(escape(p.skipped), true)
+    return
   }
-  if (report.facts.length) {
-    s.addHeading('Already in place', level)
-    s.addList(report.facts.map(escape))
+  s.addTable([
+    [
+      { data: dryRun ? 'Would delete' : 'Deleted', header: true },
+      { data: 'Tagged kept', header: true },
+      { data: 'Young kept', header: true },
+      { data: 'Protected kept', header: true },
+      { data: 'Left for a later run', header: true },
+    ],
+    [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
+  ])
+  if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
+  if (p.packageDeleted)
+    s.addRaw(
+      `The last tagged version went with the package itself (GitHub deletes a package's last tagged version only that way); it can ` +
+        `be restored for 30 days.`,
+      true,
+    )
+  if (p.lastVersionKept)
+    s.addRaw(
+      `Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode ` +
+        `cleanup-all).`,
+      true,
+    )
+  if (p.retained.length) {
+    s.addRaw(
+      `Kept ${p.retained.length} version${p.retained.length > 1 ? 's' : ''} that GitHub does not delete (public, more than 5,000 ` +
+        `downloads; only GitHub Support can): ${p.retained.map(code).join(', ')}`,
+      true,
+    )
   }
-  if (report.prune) {
-    const p = report.prune
-    s.addHeading(`Prune: ${escape(p.package)}`, level)
-    if (p.skipped) s.addRaw(escape(p.skipped), true)
-    else {
-      s.addTable([
-        [
-          { data: report.dryRun ? 'Would delete' : 'Deleted', header: true },
-          { data: 'Tagged kept', header: true },
-          { data: 'Young kept', header: true },
-          { data: 'Protected kept', header: true },
-          { data: 'Left for a later run', header: true },
-        ],
-        [String(p.deleted), String(p.taggedKept), String(p.youngKept), String(p.protectedKept), String(p.leftForLater)],
-      ])
-      if (p.oldestDeleted) s.addRaw(`Oldest deleted: ${p.oldestDeleted}; newest deleted: ${p.newestDeleted}`, true)
-      if (p.packageDeleted)
-        s.addRaw(
-          `The last tagged version went with the package itself (GitHub deletes a package's last tagged version only that way); it can ` +
-            `be restored for 30 days.`,
-          true,
-        )
-      if (p.lastVersionKept)
-        s.addRaw(
-          `Kept ${escape(p.lastVersionKept)}: it is the package's last version, which GitHub deletes only with the package (mode ` +
-            `cleanup-all).`,
-          true,
-        )
-      if (p.retained.length) {
-        s.addRaw(
-          `Kept ${p.retained.length} version${p.retained.length > 1 ? 's' : ''} that GitHub does not delete (public, more than 5,000 ` +
-            `downloads; only GitHub Support can): ${p.retained.map(code).join(', ')}`,
-          true,
-        )
-      }
-      if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
-    }
-  }
-  if (report.warnings.length) {
-    s.addHeading('Warnings', level)
-    s.addList(report.warnings.map(escape))
-  }
+  if (p.stoppedReason) s.addRaw(escape(p.stoppedReason), true)
 }
 
 function code(text: string): string {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { SourceMap } from 'node:module'
+import { SourceMap, type SourceMapPayload } from 'node:module'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
@@ -20,7 +20,7 @@ function mapFor(file: string): SourceMap | null {
   let map = maps.get(file)
   if (map === undefined) {
     try {
-      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')))
+      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, 'utf8')) as SourceMapPayload)
     } catch {
       map = null
     }

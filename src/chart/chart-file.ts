@@ -58,6 +58,8 @@ function stringField(doc: Document.Parsed, text: string, key: string, file: stri
   if (!isScalar(node) || node.value === null || typeof node.value === 'object') {
     throw new ChartError(`${file}: '${key}' must be a string`)
   }
+  // A scalar's value (objects and null were refused above): a string, number or boolean.
+  // eslint-disable-next-line @typescript-eslint/no-base-to-string
   const value = String(node.value)
   if (value !== value.trim()) {
     const form = blockHeader(node, text) !== undefined ? ` (written as ${describeForm(node, text)}, whose value ends in a line break)` : ''
@@ -165,7 +167,7 @@ export function setChartVersions(text: string, update: { version: string; appVer
   ] as const) {
     const node = doc.get(key, true)
     if (!isScalar(node) || !node.range) throw new ChartError(`${file} has no scalar '${key}' to update`)
-    const range = node.range as Range
+    const range = node.range
     forms.push(`${key} as ${describeForm(node, text)}`)
     if (blockHeader(node, text) !== undefined) {
       const block = renderBlock(text.slice(range[0], range[1]), value)

@@ -39,7 +39,7 @@ export class Helm {
     return this.major
   }
 
-  private async globalArgs(): Promise<string[]> {
+  private globalArgs(): string[] {
     if (!this.registryConfig) this.registryConfig = join(this.scratch.dir('helm-registry-'), 'config.json')
     return ['--registry-config', this.registryConfig]
   }
@@ -104,7 +104,7 @@ export class Helm {
    * Plain HTTP: Helm 4 takes `--plain-http`; Helm 3's login has no such flag and uses `--insecure`.
    */
   async login(host: string, credentials: Credentials, plainHttp: boolean): Promise<void> {
-    const args = ['registry', 'login', host, '--username', credentials.username, '--password-stdin', ...(await this.globalArgs())]
+    const args = ['registry', 'login', host, '--username', credentials.username, '--password-stdin', ...this.globalArgs()]
     if (plainHttp) args.push((await this.majorVersion()) >= 4 ? '--plain-http' : '--insecure')
     const res = await runCommand(this.binary, args, { stdin: credentials.password, allowFailure: true })
     if (res.exitCode !== 0) {
@@ -119,7 +119,7 @@ export class Helm {
    * `helm push <archive> oci://<repo>`; returns the manifest digest helm reports (`Digest: sha256:…`).
    */
   async push(archive: string, ociUrl: string, plainHttp: boolean): Promise<string | undefined> {
-    const args = ['push', archive, ociUrl, ...(await this.globalArgs())]
+    const args = ['push', archive, ociUrl, ...this.globalArgs()]
     if (plainHttp) args.push('--plain-http')
     const res = await runCommand(this.binary, args)
     const m = /Digest:\s*(sha256:[a-f0-9]{64})/.exec(res.stdout + res.stderr)

@@ -169,7 +169,7 @@ export class PackagesClient {
         this.stats.requests++
         try {
           const response = await request(opts)
-          this.record(response.headers as Headers)
+          this.record(response.headers)
           cooldown.answered()
           return response
         } catch (error) {

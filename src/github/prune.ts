@@ -57,6 +57,13 @@ export async function runPruneMode(inputs: Inputs, report: RunReport): Promise<v
   )
 }
 
+/**
+ * Prunes (or, in cleanup-all, empties) the chart's package: checks that prune applies and is
+ * confirmed, loads the Packages client, then walks the versions ({@link PruneRun}).
+ *
+ * @throws ActionError for cleanup-all without the package's name in `confirm`, a missing token
+ *   (in a real run), or an API failure that is not a rate-limit stop.
+ */
 async function prune(inputs: Inputs, report: RunReport, chartName: string, mode: 'prune' | 'cleanup-all'): Promise<void> {
   const target = resolvePackage(inputs, chartName)
   const counts: PruneReport = { package: '', deleted: 0, taggedKept: 0, youngKept: 0, protectedKept: 0, leftForLater: 0, retained: [] }
@@ -85,101 +92,151 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
     throw new ActionError('github-token is empty: prune needs a token with packages: write')
   }
   // The GitHub API client (Octokit and its plugins) is loaded only by a run that talks to GitHub.
-  const { LastVersionError, PackagesClient, RateLimitStop, UndeletableError } = await import('./packages.js')
-  const client = new PackagesClient({
+  const api = await import('./packages.js')
+  const client = new api.PackagesClient({
     token: inputs.githubToken,
     baseUrl: inputs.githubApiUrl,
     owner: target.owner,
     packageName: target.name,
     timeScale: inputs.timeScale,
   })
-  const policy: PrunePolicy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
-  let scanned = mode === 'cleanup-all'
-  const lowBudget = () => client.remaining !== undefined && client.remaining <= RESERVE
-  const deletedAt: Date[] = []
-  core.info(
-    `${mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${policy.cutoff.toISOString()}`} ` +
-      `of ${client.label}${inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`,
-  )
+  const walk = new PruneRun(inputs, chartName, mode, counts, client, api)
+  await walk.run()
+  const stopped = walk.report()
+  if (stopped) report.warnings.push(stopped)
+}
 
-  const seen = new Set<number>()
-  let stopped: string | undefined
-  let pagesLeft = 0
+type PackagesModule = typeof import('./packages.js')
+
+/**
+ * One walk over a package's versions, oldest first: classify each version (pure: `classify`),
+ * delete the candidates one at a time, stop at the age cutoff or when the budget runs low, and
+ * count everything for the report.
+ */
+class PruneRun {
+  private readonly policy: PrunePolicy
+  private scanned: boolean
+  private readonly deletedAt: Date[] = []
+  private readonly seen = new Set<number>()
+  private stopped?: string
+  private pagesLeft = 0
   /** Listed candidates of the current page not deleted yet: what a stop leaves for later. */
-  let pending = 0
+  private pending = 0
   /** cleanup-all: the version GitHub refused as the last tagged one, deleted with the package at the end. */
-  let deferred: PackageVersion | undefined
-  let deferredSettled = false
-  try {
-    const first = await client.listPage(1)
-    walk: for (let page = first.lastPage; page >= 1; page--) {
-      pagesLeft = page
-      if (lowBudget()) {
-        stopped = budgetStop()
-        break
-      }
-      const { versions } = page === 1 ? first : await client.listPage(page)
-      const candidates: PackageVersion[] = []
-      let reachedCutoff = false
-      for (const version of [...versions].reverse()) {
-        if (seen.has(version.id)) continue
-        seen.add(version.id)
-        let verdict = classify(version, policy)
-        if (verdict === 'delete' && !scanned) {
-          policy.protectedDigests = await scanDependencies(inputs, chartName)
-          scanned = true
-          verdict = classify(version, policy)
-        }
-        if (verdict === 'tagged') counts.taggedKept++
-        else if (verdict === 'protected') counts.protectedKept++
-        else if (verdict === 'young') {
-          counts.youngKept++
-          reachedCutoff = true
-        } else candidates.push(version)
-      }
-      pagesLeft = page - 1
-      for (const [i, version] of candidates.entries()) {
-        pending = candidates.length - i
-        if (!inputs.dryRun) {
-          if (lowBudget()) {
-            stopped = budgetStop()
-            break walk
-          }
-          if (!(await deleteOne(version))) continue
-        }
-        counts.deleted++
-        deletedAt.push(version.createdAt)
-      }
-      pending = 0
-      if (reachedCutoff) {
-        pagesLeft = 0
-        break
-      }
-    }
-    // cleanup-all: GitHub refused the last tagged version alone; every other version is gone now,
-    // so the package itself goes, and that version with it.
-    if (deferred && !stopped) {
-      try {
-        await client.deletePackage()
-        counts.packageDeleted = true
-        counts.deleted++
-        deletedAt.push(deferred.createdAt)
-        core.info(`deleted package ${client.label} itself, and version ${deferred.id} with it (restorable for 30 days)`)
-      } catch (error) {
-        if (!(error instanceof UndeletableError)) throw error
-        retain(deferred, error)
-      }
-      deferredSettled = true
-    }
-  } catch (error) {
-    if (!(error instanceof RateLimitStop)) throw error
-    stopped = `Stopped because ${error.message}`
+  private deferred?: PackageVersion
+  private deferredSettled = false
+
+  constructor(
+    private readonly inputs: Inputs,
+    private readonly chartName: string,
+    private readonly mode: 'prune' | 'cleanup-all',
+    private readonly counts: PruneReport,
+    private readonly client: InstanceType<PackagesModule['PackagesClient']>,
+    private readonly api: PackagesModule,
+  ) {
+    this.policy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
+    this.scanned = mode === 'cleanup-all'
   }
-  if (stopped) counts.leftForLater = pending + (deferred && !deferredSettled ? 1 : 0)
+
+  private lowBudget(): boolean {
+    return this.client.remaining !== undefined && this.client.remaining <= RESERVE
+  }
+
+  /** Walks from the last page (the oldest versions) backwards; a rate-limit stop ends the walk, not the run. */
+  async run(): Promise<void> {
+    const cutoff = this.policy.cutoff.toISOString()
+    core.info(
+      `${this.mode === 'cleanup-all' ? 'deleting every version' : `deleting untagged versions created before ${cutoff}`} ` +
+        `of ${this.client.label}${this.inputs.dryRun ? ' (dry run: nothing is deleted)' : ''}`,
+    )
+    try {
+      const first = await this.client.listPage(1)
+      for (let page = first.lastPage; page >= 1; page--) {
+        this.pagesLeft = page
+        if (this.lowBudget()) {
+          this.stopped = this.budgetStop()
+          break
+        }
+        const { versions } = page === 1 ? first : await this.client.listPage(page)
+        const { candidates, reachedCutoff } = await this.classifyPage(versions)
+        this.pagesLeft = page - 1
+        if (!(await this.deleteAll(candidates))) break
+        if (reachedCutoff) {
+          this.pagesLeft = 0
+          break
+        }
+      }
+      await this.settleDeferred()
+    } catch (error) {
+      if (!(error instanceof this.api.RateLimitStop)) throw error
+      this.stopped = `Stopped because ${error.message}`
+    }
+    if (this.stopped) this.counts.leftForLater = this.pending + (this.deferred && !this.deferredSettled ? 1 : 0)
+  }
+
+  /** Sorts a page's versions (oldest first) into kept ones (counted) and deletion candidates. */
+  private async classifyPage(versions: PackageVersion[]): Promise<{ candidates: PackageVersion[]; reachedCutoff: boolean }> {
+    const candidates: PackageVersion[] = []
+    let reachedCutoff = false
+    for (const version of [...versions].reverse()) {
+      if (this.seen.has(version.id)) continue
+      this.seen.add(version.id)
+      let verdict = classify(version, this.policy)
+      if (verdict === 'delete' && !this.scanned) {
+        this.policy.protectedDigests = await scanDependencies(this.inputs, this.chartName)
+        this.scanned = true
+        verdict = classify(version, this.policy)
+      }
+      if (verdict === 'tagged') this.counts.taggedKept++
+      else if (verdict === 'protected') this.counts.protectedKept++
+      else if (verdict === 'young') {
+        this.counts.youngKept++
+        reachedCutoff = true
+      } else candidates.push(version)
+    }
+    return { candidates, reachedCutoff }
+  }
+
+  /** Deletes the candidates (counts them in a dry run); false when the budget stopped the walk. */
+  private async deleteAll(candidates: PackageVersion[]): Promise<boolean> {
+    for (const [i, version] of candidates.entries()) {
+      this.pending = candidates.length - i
+      if (!this.inputs.dryRun) {
+        if (this.lowBudget()) {
+          this.stopped = this.budgetStop()
+          return false
+        }
+        if (!(await this.deleteOne(version))) continue
+      }
+      this.counts.deleted++
+      this.deletedAt.push(version.createdAt)
+    }
+    this.pending = 0
+    return true
+  }
+
+  /**
+   * cleanup-all: GitHub refused the last tagged version alone; every other version is gone now, so
+   * the package itself goes, and that version with it.
+   */
+  private async settleDeferred(): Promise<void> {
+    if (!this.deferred || this.stopped) return
+    try {
+      await this.client.deletePackage()
+      this.counts.packageDeleted = true
+      this.counts.deleted++
+      this.deletedAt.push(this.deferred.createdAt)
+      core.info(`deleted package ${this.client.label} itself, and version ${this.deferred.id} with it (restorable for 30 days)`)
+    } catch (error) {
+      if (!(error instanceof this.api.UndeletableError)) throw error
+      this.retain(this.deferred, error)
+    }
+    this.deferredSettled = true
+  }
 
   /** Keeps a version GitHub will not delete, with a notice. */
-  function retain(version: PackageVersion, error: Error): void {
-    counts.retained.push(version.digest)
+  private retain(version: PackageVersion, error: Error): void {
+    this.counts.retained.push(version.digest)
     core.notice(`${error.message}; kept ${version.digest}${version.tags.length ? ` (${version.tags.join(', ')})` : ''}`)
   }
 
@@ -187,49 +244,52 @@ async function prune(inputs: Inputs, report: RunReport, chartName: string, mode:
    * Deletes one version; false when it is kept (GitHub will not delete it) or, in cleanup-all,
    * deferred (the last tagged version, which goes with the package at the end).
    */
-  async function deleteOne(version: PackageVersion): Promise<boolean> {
+  private async deleteOne(version: PackageVersion): Promise<boolean> {
     try {
-      await client.deleteVersion(version.id)
+      await this.client.deleteVersion(version.id)
       return true
     } catch (error) {
-      if (error instanceof UndeletableError) {
-        retain(version, error)
+      if (error instanceof this.api.UndeletableError) {
+        this.retain(version, error)
         return false
       }
-      if (!(error instanceof LastVersionError)) throw error
-      if (mode !== 'cleanup-all') {
-        counts.lastVersionKept = version.digest
+      if (!(error instanceof this.api.LastVersionError)) throw error
+      if (this.mode !== 'cleanup-all') {
+        this.counts.lastVersionKept = version.digest
         core.notice(`${error.message}; kept it (mode cleanup-all deletes the whole package)`)
         return false
       }
-      deferred = version
+      this.deferred = version
       core.info(`${error.message}; it goes with the package once every other version is deleted`)
       return false
     }
   }
 
-  function budgetStop(): string {
-    return `Stopped to stay within the GitHub API budget (x-ratelimit-remaining ${client.remaining}, reserve ${RESERVE})`
+  private budgetStop(): string {
+    return `Stopped to stay within the GitHub API budget (x-ratelimit-remaining ${this.client.remaining}, reserve ${RESERVE})`
   }
 
-  if (deletedAt.length) {
-    const sorted = deletedAt.map((d) => d.getTime()).sort((a, b) => a - b)
-    counts.oldestDeleted = new Date(sorted[0]).toISOString()
-    counts.newestDeleted = new Date(sorted[sorted.length - 1]).toISOString()
-  }
-  const verb = inputs.dryRun ? 'would delete' : 'deleted'
-  core.info(
-    `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} ` +
-      `that tagged versions depend on, ` +
-      `${counts.retained.length} that GitHub does not delete; ` +
-      `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
-  )
-  if (stopped) {
+  /** Logs the counts and fills the report's dates; returns the stop's warning, when the walk stopped early. */
+  report(): string | undefined {
+    const { counts, client } = this
+    if (this.deletedAt.length) {
+      const sorted = this.deletedAt.map((d) => d.getTime()).sort((a, b) => a - b)
+      counts.oldestDeleted = new Date(sorted[0]).toISOString()
+      counts.newestDeleted = new Date(sorted[sorted.length - 1]).toISOString()
+    }
+    const verb = this.inputs.dryRun ? 'would delete' : 'deleted'
+    core.info(
+      `${client.label}: ${verb} ${counts.deleted}, kept ${counts.taggedKept} tagged, ${counts.youngKept} young, ${counts.protectedKept} ` +
+        `that tagged versions depend on, ` +
+        `${counts.retained.length} that GitHub does not delete; ` +
+        `${client.stats.requests} API requests, x-ratelimit-remaining ${client.remaining ?? '?'}`,
+    )
+    if (!this.stopped) return undefined
     counts.stoppedReason =
-      `${stopped}: ${counts.leftForLater} listed ` +
-      `candidates${pagesLeft > 0 ? ` and ${pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
+      `${this.stopped}: ${counts.leftForLater} listed ` +
+      `candidates${this.pagesLeft > 0 ? ` and ${this.pagesLeft} unread page(s) of older versions` : ''} are left for the next run.`
     core.warning(counts.stoppedReason)
-    report.warnings.push(counts.stoppedReason)
+    return counts.stoppedReason
   }
 }
 

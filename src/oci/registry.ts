@@ -14,6 +14,11 @@ import { formatReference, type RepositoryReference } from './reference.js'
  * with exponential backoff and `Retry-After` honoured.
  */
 
+/** `Basic <base64 user:password>` (RFC 7617). */
+function basicAuthorization(creds: Credentials): string {
+  return `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+}
+
 /** Registry credentials (for ghcr.io: a user name and a GitHub token). */
 export interface Credentials {
   username: string
@@ -84,9 +89,6 @@ export interface ArtifactBlob {
 export function sha256Digest(data: Buffer): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`
 }
-
-/** Number of HTTP requests sent per registry host by every client in this process (retries excluded). */
-export const requestCounts = new Map<string, number>()
 
 const MANIFEST_ACCEPT = [
   'application/vnd.oci.image.manifest.v1+json',
@@ -431,8 +433,6 @@ export class RegistryClient {
   }
 
   private async send(method: Method, url: string, headers: Record<string, string>, body?: Buffer) {
-    const host = new URL(url).host
-    requestCounts.set(host, (requestCounts.get(host) ?? 0) + 1)
     try {
       return await fetch(url, {
         method,
@@ -455,14 +455,26 @@ export class RegistryClient {
     const creds = this.options.credentials
     if (challenge.scheme === 'basic') {
       if (!creds || this.authorization?.startsWith('Basic ')) return false
-      this.authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+      this.authorization = basicAuthorization(creds)
       return true
     }
     if (challenge.scheme !== 'bearer' || !challenge.params.realm) return false
     if (this.authorization?.startsWith('Bearer ') && !challenge.params.error) return false
+    const token = await this.fetchToken(this.realmOf(challenge), creds)
+    core.setSecret(token)
+    this.authorization = `Bearer ${token}`
+    return true
+  }
+
+  /**
+   * The token realm of a Bearer challenge, with its `service` and `scope` ("Token Authentication
+   * Specification"). Plain HTTP is for a local registry: its own host may serve the realm over
+   * HTTP, but a realm on another host gets the credentials only over HTTPS.
+   *
+   * @throws RegistryError for a realm the credentials must not go to.
+   */
+  private realmOf(challenge: Challenge): URL {
     const realm = new URL(challenge.params.realm)
-    // Plain HTTP is for a local registry: its own host may serve the realm over HTTP, but a realm on
-    // another host gets the credentials only over HTTPS.
     const sameHost = realm.hostname === new URL(this.base).hostname
     if (realm.protocol !== 'https:' && !(realm.protocol === 'http:' && this.options.plainHttp && sameHost)) {
       throw new RegistryError(
@@ -472,8 +484,18 @@ export class RegistryClient {
     }
     if (challenge.params.service) realm.searchParams.set('service', challenge.params.service)
     realm.searchParams.set('scope', challenge.params.scope ?? `repository:${this.ref.repository}:pull`)
+    return realm
+  }
+
+  /**
+   * A token from the realm (`GET`, with Basic credentials when the client has them).
+   *
+   * @throws RegistryError when the token service refuses (401/403, naming whose credentials), fails,
+   *   or answers without a token; its body is never quoted (it may hold part of a token).
+   */
+  private async fetchToken(realm: URL, creds: Credentials | undefined): Promise<string> {
     const headers: Record<string, string> = { Accept: 'application/json' }
-    if (creds) headers.Authorization = `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString('base64')}`
+    if (creds) headers.Authorization = basicAuthorization(creds)
     const previous = this.authorization
     this.authorization = undefined
     const res = await this.send('GET', realm.toString(), headers).finally(() => {
@@ -489,7 +511,6 @@ export class RegistryClient {
       )
     }
     if (res.status !== 200) throw await this.statusError(res, 'get a token for')
-    // Never quote this body in an error: a truncated answer may still hold part of a token.
     const body = await this.readJson<{ token?: unknown; access_token?: unknown }>(res, realm.toString(), { secret: true })
     const token = typeof body === 'object' && body !== null ? (body.token ?? body.access_token) : undefined
     if (typeof token !== 'string' || !token) {
@@ -498,9 +519,7 @@ export class RegistryClient {
         200,
       )
     }
-    core.setSecret(token)
-    this.authorization = `Bearer ${token}`
-    return true
+    return token
   }
 
   /**

@@ -1,6 +1,12 @@
+import { createHash } from 'node:crypto'
 import semver from 'semver'
+import { isMap, parseDocument } from 'yaml'
 import type { ChartMetadata } from '../chart/chart-file.js'
-import { ActionError } from '../errors.js'
+import { ActionError, ChartError } from '../errors.js'
+import { isValidTagName, MAX_REF_COMPONENT_BYTES } from '../git.js'
+import type { Release } from '../github/repo.js'
+import { decidePullRequest, LEFT_ALONE_MARKER, leftAloneComment, pullRequestBody } from './pull-request.js'
+import type { ReleaseConfig, Snapshot } from './snapshot.js'
 import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, type Selection } from '../versions.js'
 
 /**
@@ -59,6 +65,9 @@ export function appVersionInChartForm(current: string, tag: string): string {
   return tag.startsWith('v') && !current.startsWith('v') ? tag.slice(1) : tag
 }
 
+/** How many chart versions a bump tries before giving up: the proposed one and the patches after it. */
+export const MAX_VERSION_TRIES = 20
+
 /**
  * The chart version a bump should produce: `proposed`, or the next patch version after it when a
  * tag or a registry entry already holds that version (a stale tag or an abandoned release), so a
@@ -67,16 +76,17 @@ export function appVersionInChartForm(current: string, tag: string): string {
  * @param taken true when a version is already used (tag on the remote, or manifest in the registry).
  * @param limit how many versions to try before giving up.
  * @returns the free version and the versions skipped.
+ * @throws ActionError when all `limit` versions are taken.
  */
-export async function firstFreeVersion(
+export function firstFreeVersion(
   proposed: string,
-  taken: (version: string) => Promise<boolean>,
-  limit = 20,
-): Promise<{ version: string; skipped: string[] }> {
+  taken: (version: string) => boolean,
+  limit = MAX_VERSION_TRIES,
+): { version: string; skipped: string[] } {
   const skipped: string[] = []
   let version = proposed
   for (let i = 0; i < limit; i++) {
-    if (!(await taken(version))) return { version, skipped }
+    if (!taken(version)) return { version, skipped }
     skipped.push(version)
     version = bumpVersion(version, 'patch')
   }
@@ -107,7 +117,7 @@ export function unknownPlaceholders(template: string): string[] {
 }
 
 /** A commit: a full id, or `new` for the commit the update step creates. */
-export type CommitRef = string | 'new'
+export type CommitRef = 'new' | (string & {})
 
 /** One step of a run, in order. */
 export type Step =
@@ -137,8 +147,8 @@ export type Step =
     }
   /** `missed`: the release is complete but its dispatch was never recorded (a run failed before or during it). */
   | { kind: 'dispatch'; workflow: string; ref: string; tag: string; missed?: boolean }
-  /** Push `artifacthub-repo.yml` as the `artifacthub.io` tag of the chart's OCI repository. */
-  | { kind: 'artifacthub-repo'; file: string; ref: string }
+  /** Push `artifacthub-repo.yml` (`text`) as the `artifacthub.io` tag of the chart's OCI repository. */
+  | { kind: 'artifacthub-repo'; file: string; ref: string; text: string }
   /** Comment once on a pull request: why the action leaves its branch alone. */
   | { kind: 'pull-request-comment'; number: number; url: string; body: string }
   | {
@@ -264,4 +274,363 @@ export function describeStep(step: Step): string {
         ? `push the update to ${step.branch} and update pull request #${step.existing.number} (${step.existing.url})`
         : `push the update to ${step.branch} and open a pull request into ${step.base}: "${step.title}"`
   }
+}
+
+/** The pull request as the job summary and the outputs show it. */
+export interface PullRequestReport {
+  number?: number
+  url?: string
+  appVersion: string
+  version: string
+  /** `opened`/`updated`/`unchanged` by this run; `held`: closed without merging; `left`: its branch holds a person's commits. */
+  status: 'opened' | 'updated' | 'unchanged' | 'held' | 'left'
+}
+
+/** Everything {@link plan} decides for one chart: the steps and what the run reports besides them. */
+export interface ChartPlan extends Plan {
+  /** The release the run completes (after an update in push mode, the new version). */
+  release: ReleaseState
+  /** The manifest digest of the release's chart version, when the registry has it. */
+  digest?: string
+  /** Lines about what is already in place (job summary, "Already in place"). */
+  facts: string[]
+  /** What the reader should know about the run's choices (job summary, "Notes"). */
+  notes: string[]
+  /** Notice annotations: things that hold the run back without failing it. */
+  notices: string[]
+  /** Plain log lines about the plan. */
+  info: string[]
+  /** The pull request, when pull-request mode has one to report. */
+  pullRequest?: PullRequestReport
+  /** The body of the pull request the `pull-request` step opens or updates. */
+  pullRequestBody?: string
+  /** The Release of the tag as observed, when it has one. */
+  existingRelease?: Release
+}
+
+/** An OCI repository path component (OCI distribution spec, "Pulling manifests"). */
+const OCI_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
+
+/**
+ * Refuses a chart name that cannot be the last component of its OCI repository (`helm push`
+ * pushes `<oci-repo>/<name>`): upper case, spaces, other punctuation. Checked before any write.
+ *
+ * @throws ChartError naming the file and a name that would do.
+ */
+export function checkChartName(name: string, file: string): void {
+  if (OCI_COMPONENT.test(name)) return
+  throw new ChartError(
+    `${file}: chart name '${name}' cannot be an OCI repository name (lower-case letters, digits and . _ - between them, as helm push ` +
+      `needs), so the chart could never be pushed; rename it (e.g. '${name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}'). ` +
+      'Nothing was written',
+  )
+}
+
+/**
+ * A tag of an earlier `tag-format` under which `version` was released: one at `commit` (the
+ * commit that set `version`) whose name ends with the version (`v2.0.0`, `zero-cache-2.0.0`).
+ */
+export function earlierFormatTag(tags: ReadonlyMap<string, string>, commit: string, version: string): string | undefined {
+  const escaped = version.replace(/[.+]/g, '\\$&')
+  const re = new RegExp(`(?:^|[^0-9.])${escaped}$`)
+  return [...tags].find(([name, at]) => at === commit && re.test(name))?.[0]
+}
+
+/** The placeholders of a chart's templates. */
+function templateValues(name: string, version: string, appVersion: string): TemplateValues {
+  return { version, 'app-version': appVersion, name }
+}
+
+/**
+ * The tag of a chart version: `tag-format` rendered, checked against git's ref-name rules.
+ *
+ * @throws ActionError naming the rendered tag when git could not create it.
+ */
+export function releaseTag(config: ReleaseConfig, name: string, version: string, appVersion: string): string {
+  const tag = formatTemplate(config.tagFormat, templateValues(name, version, appVersion))
+  if (!isValidTagName(tag)) {
+    throw new ActionError(
+      `tag-format gives '${tag}', which is not a valid git tag name (git check-ref-format rules, each part at most ` +
+        `${MAX_REF_COMPONENT_BYTES} bytes); nothing was written`,
+    )
+  }
+  return tag
+}
+
+/** The facts {@link releaseOf} needs: what observe reads before it knows the release's tag. */
+export type ReleaseFacts = Pick<Snapshot, 'chart' | 'selection' | 'tags' | 'registry' | 'versionCommit' | 'base'>
+
+/**
+ * The release a run completes, from the facts about the chart: the update decision, whether it is
+ * proposed (pull-request mode) rather than committed, the chart version it proposes (`next`: the
+ * bump, or the first free patch after it), and the release state of the version the run
+ * completes. Observe calls it too, to know which tag and commit to ask the remotes about.
+ */
+export function releaseOf(facts: ReleaseFacts, config: ReleaseConfig) {
+  const { chart } = facts
+  const decision = decideUpdate(chart, facts.selection, config.bump)
+  const propose = decision.kind === 'update' && config.commitMode === 'pull-request'
+  const warnings: string[] = []
+  let version = chart.version
+  let appVersion = chart.appVersion
+  let next = chart.version
+  let skipped: string[] = []
+  if (decision.kind === 'update') {
+    const taken = (v: string) =>
+      facts.tags.has(formatTemplate(config.tagFormat, templateValues(chart.name, v, decision.appVersion))) ||
+      (facts.registry.get(v) ?? null) !== null
+    const free = firstFreeVersion(decision.version, taken)
+    for (const v of free.skipped) {
+      warnings.push(`chart version ${v} is already taken (tag or registry) though Chart.yaml is at ${chart.version}; using ${free.version}`)
+    }
+    next = free.version
+    skipped = free.skipped
+    if (!propose) [version, appVersion] = [free.version, decision.appVersion]
+  }
+  const state = releaseStateOf(facts, config, decision.kind === 'update' && !propose, version, appVersion)
+  return { decision, propose, next, skipped, warnings, ...state }
+}
+
+/**
+ * Plans one chart's release from a {@link Snapshot}: pure and synchronous, every step kind, each
+ * only when the remote lacks its effect, with what the run reports besides (facts, notes, notices,
+ * warnings). The order of steps is the order of applying them: update, lint, commit, tag, publish,
+ * GitHub Release, Artifact Hub metadata, dispatch, pull request.
+ *
+ * @throws ChartError or ActionError for a chart or a setting that no run could release (a chart
+ *   name that cannot be an OCI repository, a tag git cannot create, every bump version taken).
+ */
+export function plan(snap: Snapshot, config: ReleaseConfig): ChartPlan {
+  const { chart } = snap
+  checkChartName(chart.name, snap.chartFile)
+  const r = releaseOf(snap, config)
+  const { decision } = r
+  const out: ChartPlan = { steps: [], warnings: [...r.warnings], facts: [], notes: [], notices: [], info: [...r.info], release: r.release }
+  if (r.digest) out.digest = r.digest
+  if (decision.kind === 'ahead') {
+    out.notices.push(
+      `appVersion ${chart.appVersion} is ahead of the newest allowed upstream version ${decision.newest}; the chart is left as it is`,
+    )
+  }
+  if (decision.kind === 'update' && decision.appVersion !== snap.selection.selected?.tag) {
+    out.notes.push(
+      `appVersion is written ${decision.appVersion}, without the leading v of the image tag ${snap.selection.selected?.tag}, ` +
+        `as the chart writes it (${chart.appVersion}); its templates add the v`,
+    )
+  }
+  const { release } = out
+  if (release.remoteTagCommit && decision.kind !== 'update')
+    out.facts.push(`tag ${release.tag} exists at ${release.remoteTagCommit.slice(0, 12)}`)
+  if (release.published) out.facts.push(`${release.chartRef} is published${out.digest ? ` (${out.digest})` : ''}`)
+  const core = planRelease({
+    decision: r.propose ? { kind: 'current', chart } : decision,
+    release,
+    branch: snap.branch,
+    commitMessage: formatTemplate(config.commitMessage, templateValues(chart.name, release.version, release.appVersion)),
+    lint: config.lint !== 'off',
+    strictLint: config.lint === 'strict',
+    skippedVersions: r.skipped,
+  })
+  out.steps.push(...core.steps)
+  planGithubRelease(snap, config, out)
+  planArtifactHub(snap, config, out)
+  planDispatch(snap, config, out)
+  out.warnings.push(...core.warnings)
+  if (r.propose && decision.kind === 'update') planProposal(snap, config, decision, r.next, r.skipped, out)
+  return out
+}
+
+/** The release state of the version the run completes: its tag, release commit and publication. */
+function releaseStateOf(
+  facts: ReleaseFacts,
+  config: ReleaseConfig,
+  updating: boolean,
+  version: string,
+  appVersion: string,
+): { release: ReleaseState; digest?: string; info: string[] } {
+  const { chart, tags } = facts
+  const info: string[] = []
+  let releaseCommit: CommitRef = 'new'
+  let digest: string | undefined
+  let tag = releaseTag(config, chart.name, version, appVersion)
+  if (!updating) {
+    digest = facts.registry.get(version) ?? undefined
+    releaseCommit = digest !== undefined && tags.has(tag) ? tags.get(tag)! : (facts.versionCommit ?? facts.base)
+    const earlier = digest !== undefined && !tags.has(tag) ? earlierFormatTag(tags, releaseCommit, version) : undefined
+    if (earlier) {
+      info.push(
+        `${chart.name} ${version} is published and tagged ${earlier} (an earlier tag-format); tag-format ` +
+          `'${config.tagFormat}' applies to new versions`,
+      )
+      tag = earlier
+    }
+  }
+  const release: ReleaseState = {
+    version,
+    appVersion,
+    name: chart.name,
+    tag,
+    remoteTagCommit: tags.get(tag),
+    releaseCommit,
+    published: digest !== undefined,
+    chartRef: `${config.ociRepo}/${chart.name}:${version}`,
+  }
+  return { release, digest, info }
+}
+
+/** github-release: the Release of the tag, created or completed when it lacks its notes or the chart. */
+function planGithubRelease(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
+  if (!config.githubRelease || !snap.githubRelease) return
+  const { tag, version, name } = out.release
+  const existing = snap.githubRelease.release
+  const asset = `${name}-${version}.tgz`
+  if (existing) out.existingRelease = existing
+  else {
+    for (const draft of snap.githubRelease.drafts) {
+      out.warnings.push(
+        `a draft Release of ${tag} exists (${draft.url}); GitHub's lookup by tag does not see drafts, so ` +
+          `${config.dryRun ? 'a real run would create' : 'this run creates'} a published Release beside it: delete the draft`,
+      )
+    }
+  }
+  const missing: ('release' | 'notes' | 'asset')[] = !existing
+    ? ['release']
+    : [...(existing.body.trim() ? [] : (['notes'] as const)), ...(existing.assets.includes(asset) ? [] : (['asset'] as const))]
+  if (!missing.length) {
+    out.facts.push(`the GitHub Release of ${tag} is complete (${existing!.url})`)
+    return
+  }
+  out.steps.push({ kind: 'github-release', tag, version, asset, missing, existing: existing && { id: existing.id, url: existing.url } })
+}
+
+/** artifacthub-repo: the chart's `artifacthub-repo.yml` pushed when the registry holds other bytes. */
+function planArtifactHub(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
+  const a = snap.artifactHub
+  if (!config.artifacthubRepo || !a) return
+  if (a.text === undefined) {
+    out.warnings.push(`artifacthub-repo is on, but ${a.file} does not exist at ${snap.branch}; nothing to publish`)
+    return
+  }
+  checkArtifactHubRepo(a.text, a.file)
+  const ref = `${config.ociRepo}/${snap.chart.name}:${ARTIFACTHUB_TAG}`
+  if (a.pushedLayer === sha256Hex(a.text)) out.facts.push(`${ref} holds ${a.file} as it is`)
+  else out.steps.push({ kind: 'artifacthub-repo', file: a.file, ref, text: a.text })
+}
+
+/**
+ * dispatch-workflow: sent after a run that releases (a tag, a chart or a new Release), and by a
+ * run that finds the release complete without the record of its dispatch.
+ */
+function planDispatch(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
+  if (!config.dispatchWorkflow) return
+  const { release } = out
+  const releasing = out.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
+  const step = { kind: 'dispatch' as const, workflow: config.dispatchWorkflow, ref: snap.branch, tag: release.tag }
+  if (releasing) out.steps.push(step)
+  else if (release.published && release.remoteTagCommit && snap.dispatchRecord !== undefined) {
+    if (snap.dispatchRecord)
+      out.facts.push(`${config.dispatchWorkflow} was dispatched for ${release.tag} (${snap.dispatchRecord.description})`)
+    else out.steps.push({ ...step, missed: true })
+  }
+}
+
+/**
+ * pull-request mode with an update: the proposal (update, lint, pull request) on its own branch;
+ * held after an unmerged close until upstream is newer; left alone, with one comment, while the
+ * branch holds a person's commits.
+ */
+function planProposal(
+  snap: Snapshot,
+  config: ReleaseConfig,
+  decision: Extract<UpdateDecision, { kind: 'update' }>,
+  nextVersion: string,
+  skipped: string[],
+  out: ChartPlan,
+): void {
+  const { chart } = snap
+  const next = templateValues(chart.name, nextVersion, decision.appVersion)
+  const prBranch = formatTemplate(config.pullRequestBranch, next)
+  if (!isValidTagName(prBranch) || prBranch === snap.branch) {
+    throw new ActionError(
+      `pull-request-branch gives '${prBranch}', which is not a branch name this run can push to (it must differ from ${snap.branch})`,
+    )
+  }
+  const pr = snap.pullRequest ?? { branch: prBranch, pulls: [] }
+  const prDecision = decidePullRequest([...pr.pulls], chart.name, decision.appVersion)
+  const to = { version: nextVersion, appVersion: decision.appVersion }
+  if (prDecision.kind === 'hold') {
+    const { closed, proposal } = prDecision
+    const n =
+      `pull request #${closed.number} (${closed.url}) proposed appVersion ${proposal.appVersion} and was closed without merging; ` +
+      `no new pull request until upstream has a newer version than that`
+    out.notices.push(n)
+    out.facts.push(n)
+    out.pullRequest = { number: closed.number, url: closed.url, appVersion: proposal.appVersion, version: proposal.version, status: 'held' }
+    return
+  }
+  const open = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
+  if (pr.foreign) {
+    const n =
+      `${prBranch} holds commits this action did not make (${pr.foreign}); it is left as it is (no push, no rebase). The action ` +
+      `proposes appVersion ${decision.appVersion} there again once the branch is deleted or holds only its own commit`
+    out.notices.push(n)
+    out.notes.push(n)
+    out.pullRequest = { number: open?.number, url: open?.url, ...to, status: 'left' }
+    if (open && !(pr.comments ?? []).some((c) => c.includes(LEFT_ALONE_MARKER))) {
+      out.steps.push({ kind: 'pull-request-comment', number: open.number, url: open.url, body: leftAloneComment(prBranch, pr.foreign) })
+    }
+    return
+  }
+  const update: Extract<Step, { kind: 'update' }> = {
+    kind: 'update',
+    from: { version: chart.version, appVersion: chart.appVersion },
+    to,
+    releaseType: decision.releaseType,
+    breaking: decision.breaking,
+    skippedVersions: skipped,
+  }
+  out.pullRequestBody = pullRequestBody({
+    chart: chart.name,
+    image: snap.image,
+    update,
+    releaseNotes: snap.upstreamReleases,
+    tag: releaseTag(config, chart.name, nextVersion, decision.appVersion),
+    chartRef: `${config.ociRepo}/${chart.name}:${nextVersion}`,
+    base: snap.branch,
+  })
+  out.steps.push(update)
+  if (config.lint !== 'off') out.steps.push({ kind: 'lint', source: 'new', ...(config.lint === 'strict' ? { strict: true } : {}) })
+  out.steps.push({
+    kind: 'pull-request',
+    branch: prBranch,
+    base: snap.branch,
+    title: formatTemplate(config.commitMessage, next).split('\n')[0],
+    tip: pr.tip,
+    existing: open && { number: open.number, url: open.url },
+  })
+  if (open) out.pullRequest = { number: open.number, url: open.url, ...to, status: 'unchanged' }
+}
+
+/** The tag Artifact Hub reads an OCI repository's metadata from (artifacthub.io docs, "Repositories"). */
+export const ARTIFACTHUB_TAG = 'artifacthub.io'
+
+/** `sha256:<hex>` of a text's UTF-8 bytes: the digest of a layer holding it. */
+function sha256Hex(text: string): string {
+  return `sha256:${createHash('sha256').update(Buffer.from(text)).digest('hex')}`
+}
+
+/**
+ * Refuses an `artifacthub-repo.yml` that is not a YAML mapping (Artifact Hub's "Repositories"
+ * metadata file: `repositoryID`, `owners`, …): pushed as it is, Artifact Hub would reject it.
+ *
+ * @throws ChartError naming the file.
+ */
+export function checkArtifactHubRepo(text: string, file: string): void {
+  const doc = parseDocument(text)
+  const problem = doc.errors[0]
+    ? `is not valid YAML (${doc.errors[0].message.split('\n')[0]})`
+    : !isMap(doc.contents)
+      ? 'is not a YAML mapping (Artifact Hub expects repositoryID, owners, …)'
+      : undefined
+  if (problem) throw new ChartError(`${file} ${problem}; it was not pushed. Fix the file, or turn artifacthub-repo off`)
 }

@@ -103,3 +103,15 @@ export function pullRequestBody(t: PullRequestText): string {
     proposalMarker({ chart: t.chart, appVersion: u.to.appVersion, version: u.to.version }),
   ].join('\n')
 }
+
+/** Marks the comment that says why the action leaves a pull request's branch alone (posted once). */
+export const LEFT_ALONE_MARKER = '<!-- zero-cache-chart: left-alone -->'
+
+/** The comment posted once on a pull request whose branch holds commits the action did not make. */
+export function leftAloneComment(branch: string, foreign: string): string {
+  return (
+    `This branch holds commits that zero-cache-chart did not make (${foreign}), so the action leaves it as it is: it will not ` +
+    `push to \`${branch}\` or rebase it while they are there. Merge or close this pull request as you see fit; delete the branch ` +
+    `(or remove those commits) to let the action propose updates here again.\n\n${LEFT_ALONE_MARKER}`
+  )
+}

@@ -346,6 +346,11 @@ export class GitHubApiDouble {
     this.faults.push({ ...fault, seen: 0 })
   }
 
+  /** Forgets the injected answers not used yet. */
+  clearFaults(): void {
+    this.faults.length = 0
+  }
+
   /** True when the package still exists (a package DELETE removes it). */
   hasPackage(owner: string, name: string): boolean {
     return this.packages.has(`${owner}/${name}`)

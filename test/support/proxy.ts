@@ -53,6 +53,11 @@ export interface Fault {
   skip?: number
   /** How many matching requests get the fault (default 1). */
   times?: number
+  /**
+   * Instead of `skip`/`times`: each matching request gets the fault with this probability, drawn
+   * from `random` (a seeded generator, so a soak replays the same faults).
+   */
+  chance?: { p: number; random: () => number }
   do: FaultAction
 }
 
@@ -98,6 +103,11 @@ export async function startProxy(options: { target: string; token?: string }): P
     for (const rule of rules) {
       if (!matches(rule.method, method) || !matches(rule.path, path) || (rule.to && rule.to !== to)) continue
       rule.seen++
+      if (rule.chance) {
+        if (rule.chance.random() >= rule.chance.p) continue
+        rule.used++
+        return rule
+      }
       if (rule.seen > (rule.skip ?? 0) && rule.used < (rule.times ?? 1)) {
         rule.used++ // reserved now: concurrent requests (helm uploads blobs in parallel) must not both match
         return rule

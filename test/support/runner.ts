@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { constants as osConstants, tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { parse } from 'yaml'
@@ -132,7 +132,19 @@ export async function runAction(options: {
     log: `${stdout}\n${stderr}`,
   }
   rmSync(tmp, { recursive: true, force: true })
+  if (process.env.ZCC_CAPTURE_DIR) await capture(process.env.ZCC_CAPTURE_DIR, run)
   return run
+}
+
+/**
+ * With `ZCC_CAPTURE_DIR` set, appends each run's exit code, outputs and job summary to a file per
+ * test, so that two bundles can be compared on the same suites (a refactor keeps them byte for byte).
+ */
+async function capture(dir: string, run: ActionRun): Promise<void> {
+  const { expect } = await import('vitest')
+  const name = (expect.getState().currentTestName ?? 'unknown').replace(/[^\w.-]+/g, '_').slice(0, 180)
+  mkdirSync(dir, { recursive: true })
+  appendFileSync(join(dir, `${name}.jsonl`), `${JSON.stringify({ exitCode: run.exitCode, outputs: run.outputs, summary: run.summary })}\n`)
 }
 
 function evaluate(value: string, ctx: Required<RunContext>): string {

@@ -1,0 +1,189 @@
+import * as core from '@actions/core'
+import { ActionError } from '../errors.js'
+import type { Inputs } from '../inputs.js'
+import { formatReference } from '../oci/reference.js'
+import type { RunReport } from '../report.js'
+import { selectVersion, type Selection } from '../versions.js'
+import { applyStep, applyUpdate, outcomeOf, preflight, type ApplyContext, type Outcome, type Worktree } from './apply.js'
+import { chartAt, observe, prepare, readRemote, type RemoteState } from './observe.js'
+import { describeStep, plan, type ChartPlan } from './plan.js'
+import { upstreamListing, type ActionRuntime, type ChartRuntime } from './runtime.js'
+import type { ReleaseConfig, Snapshot } from './snapshot.js'
+
+/**
+ * The release of one chart, composed: watch (the upstream tags) → observe (a snapshot of the
+ * remotes) → plan (pure) → apply (each step idempotent). In push mode the update is committed and
+ * pushed first; a push that loses a race re-observes and re-plans, at most {@link MAX_ATTEMPTS}
+ * times. Dry run is "observe, plan, print, stop".
+ *
+ * Every plan starts from the remote branch tip (`origin/<branch>`), never from the checked-out
+ * HEAD: the update is committed in a worktree of that tip, so the only commit a run pushes is its
+ * own, whatever the checkout holds. Packages are built in a worktree of the release commit, so
+ * uncommitted files never reach a chart either. Before the first write, the run proves that it can
+ * publish (helm is there, the registry grants push), so a commit or tag is never pushed for a chart
+ * that cannot be.
+ */
+
+/** Attempts at observe → plan → commit → push before a run gives up on a busy branch. */
+export const MAX_ATTEMPTS = 4
+
+/** The settings `plan()` reads, from the inputs of this chart's release. */
+function configOf(inputs: Inputs): ReleaseConfig {
+  return {
+    dryRun: inputs.dryRun,
+    bump: inputs.bump,
+    tagFormat: inputs.tagFormat,
+    commitMessage: inputs.commitMessage,
+    commitMode: inputs.commitMode,
+    pullRequestBranch: inputs.pullRequestBranch,
+    lint: inputs.lint,
+    ociRepo: inputs.ociRepo.url,
+    githubRelease: inputs.githubRelease,
+    artifacthubRepo: inputs.artifacthubRepo,
+    dispatchWorkflow: inputs.dispatchWorkflow,
+  }
+}
+
+/**
+ * Releases one chart and fills `report` (planned steps, completed steps, outputs) from the plan and
+ * the steps' outcomes.
+ *
+ * @param inputs this chart's inputs (`image` set, `chartDir` the chart's).
+ * @throws ActionError (and subclasses) with a message for the user.
+ */
+export async function runRelease(runtime: ActionRuntime, inputs: Inputs, report: RunReport): Promise<void> {
+  const image = inputs.image!
+  report.image = formatReference(image)
+  // The upstream tags are listed while git reads the checkout and the remote: neither needs the
+  // other. Errors keep their order: an upstream failure is reported first, as when run in turn.
+  const { client: upstream, tags: listing } = upstreamListing(runtime, inputs, image)
+  const prepared = prepare(inputs, runtime.scratch)
+  listing.catch(() => undefined)
+  prepared.catch(() => undefined)
+  const selection = watch(inputs, report, await listing)
+  const { rt, remote } = await prepared
+  rt.upstream = upstream
+  const config = configOf(inputs)
+  let updated: Worktree | undefined
+  try {
+    const settled = await settle(rt, config, { image: report.image, selection }, remote, report)
+    updated = settled.updated
+    reportPlan(report, settled.snap, settled.plan, settled.preflight)
+    if (inputs.dryRun) return
+    const ctx: ApplyContext = { rt, snap: settled.snap, plan: settled.plan, updated, digest: settled.plan.digest }
+    if (settled.outcome) record(report, settled.outcome)
+    for (const step of settled.plan.steps) {
+      const outcome = await applyStep(ctx, step).catch((error: unknown) => {
+        const partial = outcomeOf(error)
+        if (partial) record(report, partial)
+        throw error
+      })
+      if (outcome) record(report, outcome)
+    }
+  } finally {
+    if (updated) await rt.git.removeWorktree(updated.dir)
+  }
+}
+
+/** Selects the newest allowed upstream version, in a log group, and reports the selection. @throws ActionError when none is allowed. */
+function watch(inputs: Inputs, report: RunReport, tags: string[]): Selection {
+  core.startGroup('Watch: upstream tags')
+  const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange })
+  core.info(
+    `${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ` +
+      `${inputs.includePrereleases ? 'included' : 'excluded'}, range '${inputs.versionRange}')`,
+  )
+  core.info(sel.selected ? `newest allowed version: ${sel.selected.tag}` : 'no tag is allowed by the policy')
+  core.endGroup()
+  report.upstream = {
+    selected: sel.selected?.tag,
+    total: sel.total,
+    semver: sel.semver,
+    allowed: sel.allowed,
+    policy: `${inputs.includePrereleases ? 'prereleases included' : 'stable only'}, range '${inputs.versionRange}'`,
+  }
+  if (!sel.selected) {
+    throw new ActionError(
+      `no tag of ${report.image} is allowed: ${sel.total} tags listed, ${sel.semver} of them semver, none matching ` +
+        `${inputs.includePrereleases ? '' : 'stable versions in '}range '${inputs.versionRange}'. Check image, version-range and ` +
+        `include-prereleases`,
+    )
+  }
+  return sel
+}
+
+/**
+ * Observes and plans until the plan holds: once, unless push mode's update loses a push race, when
+ * it observes and plans again from the new tip. Runs the preflight before the first write.
+ *
+ * @returns the snapshot and plan the run goes on with, and the update this run pushed (push mode).
+ */
+async function settle(
+  rt: ChartRuntime,
+  config: ReleaseConfig,
+  upstream: { image: string; selection: Selection },
+  first: RemoteState,
+  report: RunReport,
+): Promise<{ snap: Snapshot; plan: ChartPlan; preflight: string[]; updated?: Worktree; outcome?: Outcome }> {
+  let preflightWarnings: string[] = []
+  for (let attempt = 1; ; attempt++) {
+    const remote = attempt === 1 ? first : await readRemote(rt)
+    const { snap, plan: p } = await core.group(`Observe and plan${attempt > 1 ? ` (attempt ${attempt})` : ''}`, async () => {
+      const chart = await chartAt(rt, remote)
+      report.chartName = chart.name
+      report.previousAppVersion = chart.appVersion
+      report.previousChartVersion = chart.version
+      const snapshot = await observe(rt, config, upstream, remote, chart)
+      return { snap: snapshot, plan: plan(snapshot, config) }
+    })
+    report.steps = p.steps
+    for (const step of p.steps) core.info(`${config.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
+    if (p.steps.length === 0) core.info('nothing to do: the chart, the tag and the published chart are up to date')
+    if (attempt === 1) preflightWarnings = await preflight(rt, p)
+    const settled = { snap, plan: p, preflight: preflightWarnings }
+    // In pull-request mode the update goes to its own branch, after the release steps.
+    if (config.dryRun || config.commitMode !== 'push' || p.steps[0]?.kind !== 'update') return settled
+    const pushed = await core.group('Update: commit and push', () => applyUpdate(rt, snap, p))
+    if (pushed) return { ...settled, updated: pushed.worktree, outcome: pushed.outcome }
+    if (attempt >= MAX_ATTEMPTS) {
+      throw new ActionError(
+        `the push to ${rt.branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`,
+      )
+    }
+    core.info(`${rt.branch} moved while this run was pushing; re-planning from the new tip`)
+  }
+}
+
+/** The report's view of the plan: the release it completes, the facts, notes and warnings, the pull request. */
+function reportPlan(report: RunReport, snap: Snapshot, p: ChartPlan, preflightWarnings: string[]): void {
+  for (const line of p.info) core.info(line)
+  for (const notice of p.notices) core.notice(notice)
+  for (const warning of p.warnings) core.warning(warning)
+  report.warnings.push(...p.warnings, ...preflightWarnings)
+  report.facts = [...p.facts]
+  report.notes = [...p.notes]
+  const { release } = p
+  report.chartName = snap.chart.name
+  report.previousAppVersion = snap.chart.appVersion
+  report.previousChartVersion = snap.chart.version
+  report.appVersion = release.appVersion
+  report.chartVersion = release.version
+  report.tag = release.tag
+  report.chartRef = release.chartRef
+  if (p.digest) report.chartDigest = p.digest
+  if (p.existingRelease) report.releaseUrl = p.existingRelease.url
+  report.updated = p.steps.some((s) => s.kind === 'update')
+  if (p.pullRequest) report.pullRequest = p.pullRequest
+}
+
+/** Adds a step's outcome to the report: what it completed, found in place, warned of, and made. */
+function record(report: RunReport, o: Outcome): void {
+  report.done.push(...o.done)
+  report.facts.push(...(o.facts ?? []))
+  report.warnings.push(...(o.warnings ?? []))
+  if (o.commit) report.commit = o.commit
+  if (o.digest) report.chartDigest = o.digest
+  if (o.pushed) report.pushed = true
+  if (o.releaseUrl) report.releaseUrl = o.releaseUrl
+  if (o.pullRequest) report.pullRequest = o.pullRequest
+}
