@@ -92,7 +92,8 @@ export function writeOutputs(report: RunReport, chartPath?: string): void {
 /** Writes the job summary. Safe to call when `GITHUB_STEP_SUMMARY` is unset (then it does nothing). */
 export async function writeSummary(report: RunReport, error?: string): Promise<void> {
   if (!process.env.GITHUB_STEP_SUMMARY) return
-  const title = `Helm chart sync${report.chartName ? `: ${report.chartName}` : ''}${report.dryRun ? ' (dry run)' : ''}`
+  // The chart name comes from the user's Chart.yaml: escaped like everything else from outside.
+  const title = `Helm chart sync${report.chartName ? `: ${escape(report.chartName)}` : ''}${report.dryRun ? ' (dry run)' : ''}`
   core.summary.addHeading(title, 2)
   addReport(report, error, 3)
   await core.summary.write()
