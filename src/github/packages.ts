@@ -1,9 +1,7 @@
 import * as core from '@actions/core'
-import { getOctokit } from '@actions/github'
-import { retry } from '@octokit/plugin-retry'
-import { throttling } from '@octokit/plugin-throttling'
 import Bottleneck from 'bottleneck/light.js'
 import { GitHubApiError } from '../errors.js'
+import { githubClient, type GitHubClient } from './client.js'
 import type { PackageVersion } from './prune-select.js'
 
 /**
@@ -80,7 +78,7 @@ export interface PackagesClientOptions {
   timeScale?: number
 }
 
-type Octokit = ReturnType<typeof getOctokit>
+type Octokit = GitHubClient
 type Headers = Record<string, string | number | undefined>
 interface HttpError {
   status?: number
@@ -188,35 +186,29 @@ export class PackagesClient {
       })
       return {}
     }
-    this.octokit = getOctokit(
-      options.token,
-      {
-        baseUrl: options.baseUrl,
-        // Not `request.retries`: plugin-retry reads that as the retry count for every failed
-        // attempt, even statuses in doNotRetry, which multiplied each rate-limit refusal.
-        retry: { retries: SERVER_ERROR_RETRIES, doNotRetry: [400, 401, 403, 404, 410, 422, 429, 451], retryAfterBaseValue: 1000 / scale },
-        throttle: {
-          write,
-          retryAfterBaseValue: 1000 / scale,
-          fallbackSecondaryRateRetryAfter: 60,
-          onRateLimit: (retryAfter: number, opts: { method: string; url: string }) => {
-            core.info(`primary rate limit exhausted on ${opts.method} ${opts.url}; it resets in ${retryAfter} s`)
-            return false
-          },
-          onSecondaryRateLimit: (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
-            const retry = retryCount < SECONDARY_LIMIT_RETRIES
-            core.info(
-              `secondary rate limit on ${opts.method} ${opts.url}; ` +
-                `${retry ? `every request pauses, retry ${retryCount + 1} in ${retryAfter} s or more` : 'giving up for this run'}`,
-            )
-            return retry
-          },
+    this.octokit = githubClient({
+      token: options.token,
+      baseUrl: options.baseUrl,
+      timeScale: scale,
+      retries: SERVER_ERROR_RETRIES,
+      plugins: [attempts],
+      throttle: {
+        write,
+        fallbackSecondaryRateRetryAfter: 60,
+        onRateLimit: (retryAfter: number, opts: { method: string; url: string }) => {
+          core.info(`primary rate limit exhausted on ${opts.method} ${opts.url}; it resets in ${retryAfter} s`)
+          return false
+        },
+        onSecondaryRateLimit: (retryAfter: number, opts: { method: string; url: string }, _o: unknown, retryCount: number) => {
+          const retry = retryCount < SECONDARY_LIMIT_RETRIES
+          core.info(
+            `secondary rate limit on ${opts.method} ${opts.url}; ` +
+              `${retry ? `every request pauses, retry ${retryCount + 1} in ${retryAfter} s or more` : 'giving up for this run'}`,
+          )
+          return retry
         },
       },
-      attempts,
-      retry,
-      throttling,
-    )
+    })
   }
 
   private record(headers: Headers): void {

@@ -5,13 +5,13 @@ import { basename, join } from 'node:path'
 import { artifactHubImages, imageAtAppVersion, parseChart, setArtifactHubAnnotations, setChartVersions } from '../chart/chart-file.js'
 import { ActionError } from '../errors.js'
 import type { Git } from '../git.js'
-import type { PullRequest, RepoClient } from '../github/repo.js'
+import type { PullRequest } from '../github/repo.js'
 import { chartVersionToTag, formatReference } from '../oci/reference.js'
 import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
 import { ARTIFACTHUB_TAG, describeStep, formatTemplate, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
 import { readProposal } from './pull-request.js'
-import { chartClient, repoClient, type ChartRuntime } from './runtime.js'
+import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
 import type { Snapshot } from './snapshot.js'
 
 /**
@@ -40,7 +40,7 @@ export interface Outcome {
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
 export interface Worktree {
   dir: string
-  git: Git
+  git: Pick<Git, 'commit'>
   commit: string
 }
 
@@ -340,7 +340,7 @@ async function applyGithubRelease(ctx: ApplyContext, step: Extract<Step, { kind:
   const needsNotes = step.missing.includes('release') || step.missing.includes('notes')
   const notes = needsNotes ? await notesOf(ctx, step.version, source) : ''
   if (!current) {
-    current = await repo.createRelease({
+    current = await repo.releases.createRelease({
       tag: step.tag,
       name: `${snap.chart.name} ${step.version}`,
       body: notes,
@@ -348,12 +348,12 @@ async function applyGithubRelease(ctx: ApplyContext, step: Extract<Step, { kind:
     })
     core.info(`created the GitHub Release of ${step.tag}: ${current.url}`)
   } else if (needsNotes && !current.body.trim()) {
-    current = await repo.updateReleaseNotes(current.id, notes)
+    current = await repo.releases.updateReleaseNotes(current.id, notes)
     core.info(`filled in the notes of ${current.url}`)
   }
   if (!current.assets.includes(step.asset)) {
     const { path } = await packageAt(ctx, source, step.version)
-    await repo.uploadAsset(current, step.asset, await readFile(path), 'application/gzip')
+    await repo.releases.uploadAsset(current, step.asset, await readFile(path), 'application/gzip')
     core.info(`attached ${step.asset} to ${current.url}`)
   }
   return { done: [step], releaseUrl: current.url }
@@ -425,14 +425,14 @@ async function applyDispatch(ctx: ApplyContext, step: Extract<Step, { kind: 'dis
   const digest = ctx.digest ?? (await chartClient(rt, release.name).headManifest(chartVersionToTag(release.version)))?.digest
   const inputs = { chart: release.name, version: release.version, tag: release.tag, digest: digest ?? '' }
   try {
-    await repo.dispatchWorkflow(step.workflow, step.ref, inputs)
+    await repo.dispatch.dispatchWorkflow(step.workflow, step.ref, inputs)
   } catch (error) {
     if (!(error instanceof ActionError)) throw error
     throw new ActionError(`${error.message}. The release of ${release.tag} is complete; the next run sends this dispatch again`)
   }
   core.info(`started ${step.workflow} on ${step.ref} with ${JSON.stringify(inputs)}`)
   try {
-    await repo.createStatus(commit, {
+    await repo.dispatch.createStatus(commit, {
       state: 'success',
       context: DISPATCH_CONTEXT,
       description: `${step.workflow} dispatched for ${release.tag}`,
@@ -449,7 +449,7 @@ async function applyDispatch(ctx: ApplyContext, step: Extract<Step, { kind: 'dis
 
 /** Comments once on a pull request whose branch the action leaves alone. */
 async function applyComment(ctx: ApplyContext, step: Extract<Step, { kind: 'pull-request-comment' }>): Promise<Outcome> {
-  await (await repoClient(ctx.rt)).addComment(step.number, step.body)
+  await (await repoClient(ctx.rt)).pulls.addComment(step.number, step.body)
   core.info(`commented on pull request #${step.number}: its branch is left alone`)
   return { done: [step] }
 }
@@ -508,7 +508,7 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
 /** Opens the pull request, or brings the open one up to date; closes the action's older ones for the chart. */
 async function proposeIn(
   ctx: ApplyContext,
-  repo: RepoClient,
+  repo: RepositoryApi,
   step: Extract<Step, { kind: 'pull-request' }>,
   update: Extract<Step, { kind: 'update' }>,
   same: boolean,
@@ -523,17 +523,17 @@ async function proposeIn(
     pr = open
     status = same ? 'unchanged' : 'updated'
     if (pr.title !== step.title || pr.body !== body) {
-      pr = await repo.updatePullRequest(pr.number, { title: step.title, body })
+      pr = await repo.pulls.updatePullRequest(pr.number, { title: step.title, body })
       status = 'updated'
     }
     await requestMissingReviewers(rt, repo, pr)
   } else {
-    pr = await repo.createPullRequest({ head: step.branch, base: step.base, title: step.title, body })
+    pr = await repo.pulls.createPullRequest({ head: step.branch, base: step.base, title: step.title, body })
     status = 'opened'
-    await repo.requestReviewers(pr.number, rt.inputs.pullRequestReviewers)
+    await repo.pulls.requestReviewers(pr.number, rt.inputs.pullRequestReviewers)
   }
   const facts = await closeSuperseded(rt, repo, pr, snap.chart.name)
-  await repo.addLabels(
+  await repo.pulls.addLabels(
     pr.number,
     rt.inputs.pullRequestLabels.filter((l) => !pr.labels.includes(l)),
   )
@@ -548,12 +548,12 @@ async function proposeIn(
  * after the pull request was opened), unless someone has reviewed it already (GitHub drops a
  * reviewer from the requested list once they review).
  */
-async function requestMissingReviewers(rt: ChartRuntime, repo: RepoClient, pr: PullRequest): Promise<void> {
+async function requestMissingReviewers(rt: ChartRuntime, repo: RepositoryApi, pr: PullRequest): Promise<void> {
   const missing = rt.inputs.pullRequestReviewers.filter((r) =>
     r.includes('/') ? !pr.requestedTeams.includes(r.split('/').pop()!) : !pr.requestedReviewers.includes(r),
   )
-  if (!missing.length || (await repo.reviewCount(pr.number)) > 0) return
-  await repo.requestReviewers(pr.number, missing)
+  if (!missing.length || (await repo.pulls.reviewCount(pr.number)) > 0) return
+  await repo.pulls.requestReviewers(pr.number, missing)
   core.info(`requested reviews from ${missing.join(', ')} on pull request #${pr.number}`)
 }
 
@@ -565,13 +565,15 @@ async function requestMissingReviewers(rt: ChartRuntime, repo: RepoClient, pr: P
  *
  * @returns a fact per pull request closed.
  */
-async function closeSuperseded(rt: ChartRuntime, repo: RepoClient, current: PullRequest, chart: string): Promise<string[]> {
+async function closeSuperseded(rt: ChartRuntime, repo: RepositoryApi, current: PullRequest, chart: string): Promise<string[]> {
   if (!/\{(version|app-version)\}/.test(rt.inputs.pullRequestBranch)) return []
-  const older = (await repo.openPullRequests(rt.branch)).filter((p) => p.number !== current.number && readProposal(p.body)?.chart === chart)
+  const older = (await repo.pulls.openPullRequests(rt.branch)).filter(
+    (p) => p.number !== current.number && readProposal(p.body)?.chart === chart,
+  )
   const facts: string[] = []
   for (const p of older) {
-    await repo.addComment(p.number, `Superseded by #${current.number} (${current.url}), which proposes a newer version.`)
-    await repo.closePullRequest(p.number)
+    await repo.pulls.addComment(p.number, `Superseded by #${current.number} (${current.url}), which proposes a newer version.`)
+    await repo.pulls.closePullRequest(p.number)
     core.info(`closed pull request #${p.number}, superseded by #${current.number}`)
     facts.push(`closed pull request #${p.number} (${p.url}), superseded by #${current.number}`)
   }

@@ -2,7 +2,7 @@ import semver from 'semver'
 
 /**
  * GitHub Release notes, the pure part: which tag was the previous release, and the Markdown body.
- * The git reads and API calls are in pipeline.ts and github/repo.ts.
+ * The git reads and API calls are in apply.ts (release/) and github/repo.ts.
  */
 
 /**

@@ -236,8 +236,8 @@ async function probeRegistry(
 /** The Release of `tag` (`GET /releases/tags/{tag}`), and, when it has none, the drafts of it. */
 async function observeGithubRelease(rt: ChartRuntime, tag: string): Promise<NonNullable<Snapshot['githubRelease']>> {
   const repo = await repoClient(rt)
-  const release = await repo.releaseByTag(tag)
-  return { release, drafts: release ? [] : await repo.draftReleases(tag) }
+  const release = await repo.releases.releaseByTag(tag)
+  return { release, drafts: release ? [] : await repo.releases.draftReleases(tag) }
 }
 
 /** The chart's `artifacthub-repo.yml` at `base`, and the layer the registry's `artifacthub.io` tag holds. */
@@ -251,7 +251,7 @@ async function observeArtifactHub(rt: ChartRuntime, base: string, name: string):
 
 /** The dispatch record on the release commit (commit status `zero-cache-chart/dispatch`, success), or null. */
 async function observeDispatchRecord(rt: ChartRuntime, commit: string): Promise<NonNullable<Snapshot['dispatchRecord']> | null> {
-  const statuses = await (await repoClient(rt)).statuses(commit)
+  const statuses = await (await repoClient(rt)).dispatch.statuses(commit)
   return statuses.find((st) => st.context === DISPATCH_CONTEXT && st.state === 'success') ?? null
 }
 
@@ -280,14 +280,14 @@ async function observePullRequest(
   })
   if (!isValidTagName(prBranch) || prBranch === snap.branch) return undefined // plan refuses it
   const repo = await repoClient(rt)
-  const pulls = await repo.pullRequests(prBranch, snap.branch, 'all')
+  const pulls = await repo.pulls.pullRequests(prBranch, snap.branch, 'all')
   const prDecision = decidePullRequest(pulls, snap.chart.name, decision.appVersion)
   if (prDecision.kind === 'hold') return { branch: prBranch, pulls }
   const tip = await rt.git.remoteBranchTip(prBranch)
   const foreign = tip === undefined ? undefined : await foreignCommit(rt, tip, prBranch, snap.base)
   if (foreign) {
     const open = prDecision.kind === 'update' ? prDecision.pullRequest : undefined
-    return { branch: prBranch, pulls, tip, foreign, comments: open ? await repo.comments(open.number) : [] }
+    return { branch: prBranch, pulls, tip, foreign, comments: open ? await repo.pulls.comments(open.number) : [] }
   }
   return { branch: prBranch, pulls, tip }
 }

@@ -4,7 +4,7 @@ import type { Step } from './plan.js'
 
 /**
  * Pull-request mode, the pure part: what a pull request proposes (a marker in its body), whether to
- * open, update or hold one, and its text. The I/O is in pipeline.ts and github/repo.ts.
+ * open, update or hold one, and its text. The I/O is in observe.ts and apply.ts (release/) and github/repo.ts.
  */
 
 /** What a pull request of this action proposes, as its body's marker records it. */

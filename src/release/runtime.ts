@@ -1,7 +1,9 @@
 import type { Helm } from '../chart/helm.js'
 import { ChartError } from '../errors.js'
 import type { Git } from '../git.js'
-import type { RepoClient } from '../github/repo.js'
+import type { DispatchApi } from '../github/dispatch.js'
+import type { PullsApi } from '../github/pulls.js'
+import type { ReleasesApi } from '../github/releases.js'
 import type { Inputs } from '../inputs.js'
 import { InvalidReferenceError, parseOciRepository, type RepositoryReference } from '../oci/reference.js'
 import { RegistryClient } from '../oci/registry.js'
@@ -25,14 +27,76 @@ export function newActionRuntime(scratch: Scratch): ActionRuntime {
   return { scratch, listings: new Map() }
 }
 
+/**
+ * The edges of a release, as small interfaces of what it uses (src/git.ts, src/chart/helm.ts,
+ * src/oci/registry.ts and src/github/repo.ts implement them): a release can be run against
+ * anything that offers these, and nothing else of those classes is reached from here.
+ */
+
+/** The checkout and the git remote: read refs and files, make worktrees, commit, push, tag. */
+export interface ReleaseGit extends Pick<
+  Git,
+  | 'checkout'
+  | 'currentBranch'
+  | 'remoteRefs'
+  | 'remoteBranchTip'
+  | 'remoteTags'
+  | 'showAt'
+  | 'fetchBranch'
+  | 'unshallow'
+  | 'isAncestor'
+  | 'lastCommitTouching'
+  | 'commitInfo'
+  | 'commitIdentity'
+  | 'commitTime'
+  | 'commitsTouching'
+  | 'sameChange'
+  | 'removeWorktree'
+  | 'pushBranch'
+  | 'forcePushBranch'
+  | 'createAndPushTag'
+  | 'fastForward'
+> {
+  /** A worktree of `commit` at `dir`, where the run commits. */
+  addWorktree(dir: string, commit: string): Promise<Pick<Git, 'commit'>>
+}
+
+/** helm, as a release runs it. */
+export type ReleaseHelm = Pick<Helm, 'majorVersion' | 'lint' | 'package' | 'login' | 'push'>
+
+/** The chart's OCI repository: manifests by tag, a push check, an artifact push. */
+export type ChartRegistry = Pick<RegistryClient, 'ref' | 'headManifest' | 'getManifest' | 'checkPush' | 'pushArtifact'>
+
+/** The upstream image's repository: its tags, and an image's source repository. */
+export type UpstreamRegistry = Pick<RegistryClient, 'listTags' | 'imageSource'>
+
+/** The GitHub repository's API, by part: pull requests (with comments and reviews), Releases, dispatch (with its record). */
+export interface RepositoryApi {
+  pulls: Pick<
+    PullsApi,
+    | 'pullRequests'
+    | 'openPullRequests'
+    | 'createPullRequest'
+    | 'updatePullRequest'
+    | 'closePullRequest'
+    | 'addLabels'
+    | 'requestReviewers'
+    | 'reviewCount'
+    | 'comments'
+    | 'addComment'
+  >
+  releases: Pick<ReleasesApi, 'releaseByTag' | 'draftReleases' | 'createRelease' | 'updateReleaseNotes' | 'uploadAsset'>
+  dispatch: Pick<DispatchApi, 'dispatchWorkflow' | 'statuses' | 'createStatus'>
+}
+
 /** One chart's release while it runs. */
 export interface ChartRuntime {
   inputs: Inputs
   /** The user's checkout (read, fetched into, fast-forwarded after a push; never committed in). */
-  git: Git
+  git: ReleaseGit
   /** The checkout's HEAD commit when the run started. */
   head: string
-  helm: Helm
+  helm: ReleaseHelm
   scratch: Scratch
   /** The branch the run plans on and commits to. */
   branch: string
@@ -41,11 +105,11 @@ export interface ChartRuntime {
   /** `<chartRel>/Chart.yaml` */
   chartFile: string
   /** Chart registry clients by chart name (one per repository, so tokens are reused). */
-  registries: Map<string, RegistryClient>
+  registries: Map<string, ChartRegistry>
   /** The upstream image's registry client (its token is reused to read the image's source label). */
-  upstream?: RegistryClient
+  upstream?: UpstreamRegistry
   /** The GitHub API client of the repository, made on first use (pull requests, Releases, dispatch). */
-  repo?: RepoClient
+  repo?: RepositoryApi
   /** The chart archive this run packaged, for the Release. */
   archive?: { version: string; path: string }
 }
@@ -67,7 +131,7 @@ export function upstreamListing(
 }
 
 /** The chart registry client for chart `name` (`<oci-repo>/<name>`), made once per chart. */
-export function chartClient(rt: ChartRuntime, name: string): RegistryClient {
+export function chartClient(rt: ChartRuntime, name: string): ChartRegistry {
   let client = rt.registries.get(name)
   if (!client) {
     let repo
@@ -90,7 +154,7 @@ export function chartClient(rt: ChartRuntime, name: string): RegistryClient {
 }
 
 /** The repository's GitHub API client, loaded and made on first use. */
-export async function repoClient(rt: ChartRuntime): Promise<RepoClient> {
+export async function repoClient(rt: ChartRuntime): Promise<RepositoryApi> {
   if (!rt.repo) {
     const { RepoClient } = await import('../github/repo.js')
     rt.repo = new RepoClient({

@@ -18,9 +18,9 @@ import { runAction, type ActionRun } from '../support/runner.js'
  * remote served over smart HTTP, real helm, and the GitHub API double, whose package versions age
  * on the replay's simulated clock so that prune and `max-age-days` are exercised.
  *
- * Time is compressed: every hour in which the upstream tag list changes is run, then every hour
- * after a red run until a run is green (the hourly schedule would), plus one sampled no-op hour a
- * day (03:00 UTC); a maintainer commits to the README every 10 days (09:00 UTC), and an untagged
+ * Time is compressed: every hour in which the upstream tag list changes is run (a day's releases
+ * at 10:00, 14:00, 18:00 UTC), then every hour after a red run until a run is green (the hourly
+ * schedule would), plus one sampled no-op hour a day (03:00 UTC); a maintainer commits to the README every 10 days (09:00 UTC), and an untagged
  * package version appears every 5 days (a build cache the action did not make; prune's work).
  * Git's clock in each run is the hour the newest upstream release appeared, so a release that a
  * fault delays produces the same commit, tag and chart digest as the fault-free replay, and the
@@ -98,7 +98,8 @@ function schedule(from: string, to: string): { before: string[]; hours: Hour[]; 
   for (const { date, tag } of history) {
     const n = counts.get(date) ?? 0
     counts.set(date, n + 1)
-    const at = Date.parse(`${date}T14:00:00Z`) + n * HOUR
+    // Releases of one day four hours apart: a red run's retry, an hour later, still comes before the next.
+    const at = Date.parse(`${date}T10:00:00Z`) + n * 4 * HOUR
     if (at < start) before.push(tag)
     else if (at <= end) byHour.set(at, [...(byHour.get(at) ?? []), tag])
   }
