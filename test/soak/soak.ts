@@ -20,8 +20,9 @@ import { runAction, type ActionRun } from '../support/runner.js'
  *
  * Time is compressed: every hour in which the upstream tag list changes is run (a day's releases
  * at 10:00, 14:00, 18:00 UTC), then every hour after a red run until a run is green (the hourly
- * schedule would), plus one sampled no-op hour a day (03:00 UTC); a maintainer commits to the README every 10 days (09:00 UTC), and an untagged
- * package version appears every 5 days (a build cache the action did not make; prune's work).
+ * schedule would), plus one sampled no-op hour a day (03:00 UTC); a maintainer commits to the
+ * README every 10 days (09:00 UTC), and an untagged package version appears every 5 days (a build
+ * cache the action did not make; prune's work).
  * Git's clock in each run is the hour the newest upstream release appeared, so a release that a
  * fault delays produces the same commit, tag and chart digest as the fault-free replay, and the
  * final states can be compared exactly.
