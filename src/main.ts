@@ -59,17 +59,8 @@ export async function run(): Promise<void> {
         failure = await runSeveral(inputs, charts, newActionRuntime(scratch))
         reported = true
       } else {
-        const image = inputs.image ?? (await followedImage(charts[0].dir))
-        if (!image) {
-          throw new InputError(
-            'image',
-            `not set, and ${charts[0].path}/Chart.yaml lists no image at its appVersion in artifacthub.io/images: set image to the ` +
-              `upstream image the chart deploys (e.g. rocicorp/zero), or add the annotation`,
-          )
-        }
-        const one = { ...inputs, image, chartDir: charts[0].dir, chartPath: inputs.chartPath }
-        await runRelease(newActionRuntime(scratch), one, report)
-        await runPruneStage(one, report)
+        // One chart is the several-chart release with n = 1: the same per-chart release, its own report layout.
+        await releaseChart(newActionRuntime(scratch), inputs, charts[0], report, false)
       }
     } else {
       const { charts, several } = await expandChartPaths(inputs.workspace, inputs.chartPaths)
@@ -138,18 +129,42 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], runtime: Action
   await refuseSharedNames(charts)
   const commitMessage = inputs.commitMessageSet ? inputs.commitMessage : DEFAULT_COMMIT_MESSAGE_SEVERAL
   core.info(`${charts.length} charts: ${charts.map((c) => c.path).join(', ')}`)
-  const failed = await eachChart(inputs, charts, async (chart, report) => {
-    const image = await followedImage(chart.dir)
-    if (!image) {
-      report.skipped = 'skipped: its Chart.yaml lists no image at appVersion in artifacthub.io/images'
-      core.notice(`${chart.path}: ${report.skipped}`)
-      return
-    }
-    const one = { ...inputs, image, chartDir: chart.dir, chartPath: chart.path, tagFormat, commitMessage }
-    await runRelease(runtime, one, report)
-    await runPruneStage(one, report)
-  })
+  const failed = await eachChart(inputs, charts, (chart, report) =>
+    releaseChart(runtime, { ...inputs, chartPath: chart.path, tagFormat, commitMessage }, chart, report, true),
+  )
   return failed && `${failed}; the others were released. The next run retries the failed ones`
+}
+
+/**
+ * One chart's release and prune, following the `image` input or the image its
+ * `artifacthub.io/images` annotation lists at appVersion. Without either, one of several charts is
+ * skipped with a notice; a single chart is an error (it must not silently follow some default).
+ *
+ * @throws InputError for a single chart with no image to follow; the release's errors.
+ */
+async function releaseChart(
+  runtime: ActionRuntime,
+  inputs: Inputs,
+  chart: ChartTarget,
+  report: RunReport,
+  several: boolean,
+): Promise<void> {
+  const image = inputs.image ?? (await followedImage(chart.dir))
+  if (!image && several) {
+    report.skipped = 'skipped: its Chart.yaml lists no image at appVersion in artifacthub.io/images'
+    core.notice(`${chart.path}: ${report.skipped}`)
+    return
+  }
+  if (!image) {
+    throw new InputError(
+      'image',
+      `not set, and ${chart.path}/Chart.yaml lists no image at its appVersion in artifacthub.io/images: set image to the ` +
+        `upstream image the chart deploys (e.g. rocicorp/zero), or add the annotation`,
+    )
+  }
+  const one = { ...inputs, image, chartDir: chart.dir }
+  await runRelease(runtime, one, report)
+  await runPruneStage(one, report)
 }
 
 /**
