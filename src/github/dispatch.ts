@@ -54,7 +54,7 @@ export class DispatchApi {
    * (first page of 100; "List commit statuses for a reference").
    */
   async statuses(sha: string): Promise<CommitStatus[]> {
-    try {
+    return this.r.call(`read the statuses of commit ${sha.slice(0, 12)}`, async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/commits/{ref}/statuses', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -62,14 +62,12 @@ export class DispatchApi {
         per_page: 100,
       })
       return res.data.map((st) => ({ state: st.state as CommitStatus['state'], context: st.context, description: st.description ?? '' }))
-    } catch (error) {
-      this.r.fail(error, `read the statuses of commit ${sha.slice(0, 12)}`)
-    }
+    })
   }
 
   /** Sets a commit status: `POST /repos/{owner}/{repo}/statuses/{sha}` (201; needs `statuses: write`). */
   async createStatus(sha: string, status: CommitStatus): Promise<void> {
-    try {
+    return this.r.call(`set the ${status.context} status of commit ${sha.slice(0, 12)}`, async () => {
       await this.r.octokit.request('POST /repos/{owner}/{repo}/statuses/{sha}', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -78,8 +76,6 @@ export class DispatchApi {
         context: status.context,
         description: status.description.slice(0, 140),
       })
-    } catch (error) {
-      this.r.fail(error, `set the ${status.context} status of commit ${sha.slice(0, 12)}`)
-    }
+    })
   }
 }

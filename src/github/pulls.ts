@@ -66,7 +66,7 @@ export class PullsApi {
    * and the newest closed ones.
    */
   async pullRequests(head: string, base: string, state: 'open' | 'closed' | 'all'): Promise<PullRequest[]> {
-    try {
+    return this.r.call(`list the pull requests from ${head}`, async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/pulls', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -78,9 +78,7 @@ export class PullsApi {
         per_page: 100,
       })
       return res.data.map(toPullRequest)
-    } catch (error) {
-      this.r.fail(error, `list the pull requests from ${head}`)
-    }
+    })
   }
 
   /**
@@ -88,7 +86,7 @@ export class PullsApi {
    * (first page of 100; "List pull requests"). Used to find this action's older proposals.
    */
   async openPullRequests(base: string): Promise<PullRequest[]> {
-    try {
+    return this.r.call(`list the open pull requests into ${base}`, async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/pulls', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -99,9 +97,7 @@ export class PullsApi {
         per_page: 100,
       })
       return res.data.map(toPullRequest)
-    } catch (error) {
-      this.r.fail(error, `list the open pull requests into ${base}`)
-    }
+    })
   }
 
   /**
@@ -132,7 +128,7 @@ export class PullsApi {
 
   /** Edits the title and body: `PATCH /repos/{owner}/{repo}/pulls/{pull_number}` (200). */
   async updatePullRequest(number: number, p: { title: string; body: string }): Promise<PullRequest> {
-    try {
+    return this.r.call(`update pull request #${number}`, async () => {
       const res = await this.r.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -141,38 +137,32 @@ export class PullsApi {
         body: p.body,
       })
       return toPullRequest(res.data)
-    } catch (error) {
-      this.r.fail(error, `update pull request #${number}`)
-    }
+    })
   }
 
   /** Closes a pull request without merging it: `PATCH /repos/{owner}/{repo}/pulls/{pull_number}` with `state: closed` (200). */
   async closePullRequest(number: number): Promise<void> {
-    try {
+    return this.r.call(`close pull request #${number}`, async () => {
       await this.r.octokit.request('PATCH /repos/{owner}/{repo}/pulls/{pull_number}', {
         owner: this.r.owner,
         repo: this.r.repo,
         pull_number: number,
         state: 'closed',
       })
-    } catch (error) {
-      this.r.fail(error, `close pull request #${number}`)
-    }
+    })
   }
 
   /** Adds labels (GitHub creates a label that does not exist): `POST /repos/{owner}/{repo}/issues/{issue_number}/labels` (200). */
   async addLabels(number: number, labels: string[]): Promise<void> {
     if (!labels.length) return
-    try {
+    return this.r.call(`label pull request #${number}`, async () => {
       await this.r.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/labels', {
         owner: this.r.owner,
         repo: this.r.repo,
         issue_number: number,
         labels,
       })
-    } catch (error) {
-      this.r.fail(error, `label pull request #${number}`)
-    }
+    })
   }
 
   /**
@@ -183,7 +173,7 @@ export class PullsApi {
     const users = reviewers.filter((r) => !r.includes('/'))
     const teams = reviewers.filter((r) => r.includes('/')).map((r) => r.split('/').pop()!)
     if (!users.length && !teams.length) return
-    try {
+    return this.r.call(`request reviews on pull request #${number}`, async () => {
       await this.r.octokit.request('POST /repos/{owner}/{repo}/pulls/{pull_number}/requested_reviewers', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -191,14 +181,12 @@ export class PullsApi {
         reviewers: users,
         team_reviewers: teams,
       })
-    } catch (error) {
-      this.r.fail(error, `request reviews on pull request #${number}`)
-    }
+    })
   }
 
   /** How many reviews a pull request has had: `GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews` (first page of 100). */
   async reviewCount(number: number): Promise<number> {
-    try {
+    return this.r.call(`read the reviews of pull request #${number}`, async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/pulls/{pull_number}/reviews', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -206,9 +194,7 @@ export class PullsApi {
         per_page: 100,
       })
       return res.data.length
-    } catch (error) {
-      this.r.fail(error, `read the reviews of pull request #${number}`)
-    }
+    })
   }
 
   /**
@@ -216,7 +202,7 @@ export class PullsApi {
    * `GET /repos/{owner}/{repo}/issues/{issue_number}/comments` (first 100).
    */
   async comments(number: number): Promise<string[]> {
-    try {
+    return this.r.call(`read the comments of pull request #${number}`, async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/issues/{issue_number}/comments', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -224,22 +210,18 @@ export class PullsApi {
         per_page: 100,
       })
       return res.data.map((c) => c.body ?? '')
-    } catch (error) {
-      this.r.fail(error, `read the comments of pull request #${number}`)
-    }
+    })
   }
 
   /** Comments on a pull request: `POST /repos/{owner}/{repo}/issues/{issue_number}/comments` (201). */
   async addComment(number: number, body: string): Promise<void> {
-    try {
+    return this.r.call(`comment on pull request #${number}`, async () => {
       await this.r.octokit.request('POST /repos/{owner}/{repo}/issues/{issue_number}/comments', {
         owner: this.r.owner,
         repo: this.r.repo,
         issue_number: number,
         body,
       })
-    } catch (error) {
-      this.r.fail(error, `comment on pull request #${number}`)
-    }
+    })
   }
 }

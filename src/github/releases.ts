@@ -62,16 +62,14 @@ export class ReleasesApi {
    * with push access).
    */
   async draftReleases(tag: string): Promise<Release[]> {
-    try {
+    return this.r.call('list the releases', async () => {
       const res = await this.r.octokit.request('GET /repos/{owner}/{repo}/releases', {
         owner: this.r.owner,
         repo: this.r.repo,
         per_page: 100,
       })
       return res.data.map(toRelease).filter((r) => r.draft && r.tag === tag)
-    } catch (error) {
-      this.r.fail(error, 'list the releases')
-    }
+    })
   }
 
   /**
@@ -102,7 +100,7 @@ export class ReleasesApi {
 
   /** Sets a Release's notes: `PATCH /repos/{owner}/{repo}/releases/{release_id}` (200). */
   async updateReleaseNotes(id: number, body: string): Promise<Release> {
-    try {
+    return this.r.call(`update release ${id}`, async () => {
       const res = await this.r.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', {
         owner: this.r.owner,
         repo: this.r.repo,
@@ -110,9 +108,7 @@ export class ReleasesApi {
         body,
       })
       return toRelease(res.data)
-    } catch (error) {
-      this.r.fail(error, `update release ${id}`)
-    }
+    })
   }
 
   /**

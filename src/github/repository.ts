@@ -59,6 +59,15 @@ export class Repository {
     return `${this.owner}/${this.repo}`
   }
 
+  /** Runs one API request; a failure becomes the GitHubApiError of {@link fail} for `action`. */
+  async call<T>(action: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request()
+    } catch (error) {
+      this.fail(error, action)
+    }
+  }
+
   /**
    * Throws the GitHubApiError for a failed request: a rejected token (401), workflows not allowed
    * to open pull requests (403, the setting named), missing permissions (403/404, the ones named),

@@ -7,7 +7,8 @@
  * section "Pulling manifests": `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`.
  */
 
-const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
+/** One repository path component (OCI distribution spec, "Pulling manifests"). */
+export const COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
 /** A DNS label (RFC 1123). */
 const LABEL = '[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?'
 /** A registry host: DNS labels or a bracketed IPv6 address, with an optional port. */

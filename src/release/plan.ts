@@ -4,6 +4,7 @@ import { isMap, parseDocument } from 'yaml'
 import type { ChartMetadata } from '../chart/chart-file.js'
 import { ActionError, ChartError } from '../errors.js'
 import { isValidTagName, MAX_REF_COMPONENT_BYTES } from '../git.js'
+import { COMPONENT } from '../oci/reference.js'
 import type { Release } from '../github/repo.js'
 import { decidePullRequest, LEFT_ALONE_MARKER, leftAloneComment, pullRequestBody } from './pull-request.js'
 import type { ReleaseConfig, Snapshot } from './snapshot.js'
@@ -308,9 +309,6 @@ export interface ChartPlan extends Plan {
   existingRelease?: Release
 }
 
-/** An OCI repository path component (OCI distribution spec, "Pulling manifests"). */
-const OCI_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
-
 /**
  * Refuses a chart name that cannot be the last component of its OCI repository (`helm push`
  * pushes `<oci-repo>/<name>`): upper case, spaces, other punctuation. Checked before any write.
@@ -318,7 +316,7 @@ const OCI_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/
  * @throws ChartError naming the file and a name that would do.
  */
 export function checkChartName(name: string, file: string): void {
-  if (OCI_COMPONENT.test(name)) return
+  if (COMPONENT.test(name)) return
   throw new ChartError(
     `${file}: chart name '${name}' cannot be an OCI repository name (lower-case letters, digits and . _ - between them, as helm push ` +
       `needs), so the chart could never be pushed; rename it (e.g. '${name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-')}'). ` +
