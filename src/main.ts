@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { tmpdir } from 'node:os'
+import { basename } from 'node:path'
 import { DEFAULT_COMMIT_MESSAGE_SEVERAL, readInputs, type Inputs } from './inputs.js'
 import { runRelease } from './release/run.js'
 import { newActionRuntime, type ActionRuntime } from './release/runtime.js'
@@ -181,6 +182,9 @@ async function eachChart(
   const results: { path: string; report: RunReport; error?: string }[] = []
   for (const chart of charts) {
     const result: { path: string; report: RunReport; error?: string } = { path: chart.path, report: newReport(inputs.mode, inputs.dryRun) }
+    // Every entry of the charts output is named, a skipped or failed chart too: Chart.yaml's name
+    // when it can be read, else the directory's.
+    result.report.chartName = (await chartNames([chart]))[0]?.name ?? basename(chart.dir)
     results.push(result)
     core.info(`\n━━ ${chart.path} ━━`)
     try {

@@ -65,3 +65,21 @@ export function sourceMappedStack(stack: string): string {
     return `${sourceName(entry.originalSource, file)}:${entry.originalLine + 1}:${entry.originalColumn + 1}`
   })
 }
+
+/**
+ * The last resort for an error nobody caught (a bug): one `::error::` workflow command holding the
+ * message and the stack mapped to src/ (its newlines escaped, so it is one line of the log), and
+ * exit code 1. Never prints bundle source. Used for `uncaughtException`, `unhandledRejection` and
+ * an error escaping `run()`.
+ */
+export function failUnexpected(error: unknown): void {
+  let text: string
+  try {
+    text = error instanceof Error && error.stack ? sourceMappedStack(error.stack) : String(error)
+  } catch {
+    text = String(error)
+  }
+  const escaped = `unexpected error: ${text}`.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')
+  process.stdout.write(`::error::${escaped}\n`)
+  process.exitCode = 1
+}

@@ -10,6 +10,8 @@ export interface Release {
   body: string
   /** A draft: not found by tag (`GET /releases/tags/{tag}`), only by listing. */
   draft: boolean
+  /** Published under the immutable releases setting: its assets and tag can no longer change. */
+  immutable: boolean
   /** The RFC 6570 template assets are uploaded to (`https://uploads.github.com/…/assets{?name,label}`). */
   uploadUrl: string
   /** Asset names. */
@@ -23,6 +25,7 @@ function toRelease(raw: unknown): Release {
     tag_name: string
     body?: string | null
     draft?: boolean
+    immutable?: boolean
     upload_url: string
     assets?: { name: string }[]
   }
@@ -32,6 +35,7 @@ function toRelease(raw: unknown): Release {
     tag: r.tag_name,
     body: r.body ?? '',
     draft: r.draft === true,
+    immutable: r.immutable === true,
     uploadUrl: r.upload_url,
     assets: (r.assets ?? []).map((a) => a.name),
   }
@@ -73,42 +77,75 @@ export class ReleasesApi {
   }
 
   /**
-   * Creates the Release of an existing tag: `POST /repos/{owner}/{repo}/releases` (201). When
-   * GitHub answers 422 because the tag has a Release by now (`already_exists`: a concurrent run),
-   * that one is returned.
+   * Creates a draft Release of an existing tag: `POST /repos/{owner}/{repo}/releases` (201) with
+   * `draft: true`. A draft takes assets whatever the immutable releases setting; {@link publish}
+   * makes it the tag's Release (GitHub's guidance for immutable releases: draft, assets, publish).
    */
-  async createRelease(p: { tag: string; name: string; body: string; prerelease: boolean }): Promise<Release> {
-    try {
+  async createDraft(p: { tag: string; name: string; body: string; prerelease: boolean }): Promise<Release> {
+    return this.r.call(`create a draft release of tag ${p.tag}`, async () => {
       const res = await this.r.octokit.request('POST /repos/{owner}/{repo}/releases', {
         owner: this.r.owner,
         repo: this.r.repo,
         tag_name: p.tag,
         name: p.name,
         body: p.body,
-        draft: false,
+        draft: true,
         prerelease: p.prerelease,
       })
       return toRelease(res.data)
-    } catch (error) {
-      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) {
-        const existing = await this.releaseByTag(p.tag)
-        if (existing) return existing
-      }
-      this.r.fail(error, `create the release of tag ${p.tag}`)
-    }
+    })
   }
 
-  /** Sets a Release's notes: `PATCH /repos/{owner}/{repo}/releases/{release_id}` (200). */
-  async updateReleaseNotes(id: number, body: string): Promise<Release> {
-    return this.r.call(`update release ${id}`, async () => {
+  /**
+   * Sets a Release's notes: `PATCH /repos/{owner}/{repo}/releases/{release_id}` (200). The tag is
+   * sent along: an update of a draft without `tag_name` detaches it from its tag (GitHub renames it
+   * `untagged-…`; TRC-Loop/Pelton#348).
+   */
+  async updateReleaseNotes(release: Release, body: string): Promise<Release> {
+    return this.r.call(`update the notes of the release of ${release.tag}`, async () => {
       const res = await this.r.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', {
         owner: this.r.owner,
         repo: this.r.repo,
-        release_id: id,
+        release_id: release.id,
+        tag_name: release.tag,
         body,
       })
       return toRelease(res.data)
     })
+  }
+
+  /**
+   * Publishes a draft: `PATCH /repos/{owner}/{repo}/releases/{release_id}` with `draft: false` and
+   * its tag (200). When the tag has a published Release by now (422 `already_exists`: a concurrent
+   * run published its own draft), this draft is deleted (`DELETE …/releases/{release_id}`, 204)
+   * and that Release returned: one Release per tag.
+   */
+  async publish(draft: Release): Promise<Release> {
+    try {
+      const res = await this.r.octokit.request('PATCH /repos/{owner}/{repo}/releases/{release_id}', {
+        owner: this.r.owner,
+        repo: this.r.repo,
+        release_id: draft.id,
+        tag_name: draft.tag,
+        draft: false,
+      })
+      return toRelease(res.data)
+    } catch (error) {
+      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) {
+        const existing = await this.releaseByTag(draft.tag)
+        if (existing) {
+          await this.r.call(`delete the duplicate draft release ${draft.id}`, () =>
+            this.r.octokit.request('DELETE /repos/{owner}/{repo}/releases/{release_id}', {
+              owner: this.r.owner,
+              repo: this.r.repo,
+              release_id: draft.id,
+            }),
+          )
+          return existing
+        }
+      }
+      this.r.fail(error, `publish the draft release of ${draft.tag}`)
+    }
   }
 
   /**

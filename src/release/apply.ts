@@ -328,33 +328,39 @@ async function packageAt(
 }
 
 /**
- * Creates the GitHub Release of the tag, or completes it: notes when it has none, the packaged
- * chart when it lacks it. The archive is the one this run pushed, or the chart packaged again at
- * the release commit (reproducible: stamped with the commit's time).
+ * Makes the GitHub Release of the tag the way immutable releases allow: a draft with the notes,
+ * the packaged chart attached, then published. Completes what a Release or a draft of it lacks
+ * (a run that stopped half-way): notes when it has none, the chart, publishing. The archive is the
+ * one this run pushed, or the chart packaged again at the release commit (reproducible: stamped
+ * with the commit's time).
  */
 async function applyGithubRelease(ctx: ApplyContext, step: Extract<Step, { kind: 'github-release' }>): Promise<Outcome> {
   const { rt, plan, snap } = ctx
   const repo = await repoClient(rt)
   const source = resolveCommit(ctx, plan.release.releaseCommit)
-  let current = plan.existingRelease
+  let current = plan.existingRelease ?? snap.githubRelease?.drafts.find((d) => d.id === step.existing?.id)
   const needsNotes = step.missing.includes('release') || step.missing.includes('notes')
   const notes = needsNotes ? await notesOf(ctx, step.version, source) : ''
   if (!current) {
-    current = await repo.releases.createRelease({
+    current = await repo.releases.createDraft({
       tag: step.tag,
       name: `${snap.chart.name} ${step.version}`,
       body: notes,
       prerelease: semver.prerelease(step.version) !== null,
     })
-    core.info(`created the GitHub Release of ${step.tag}: ${current.url}`)
+    core.info(`created a draft GitHub Release of ${step.tag}: ${current.url}`)
   } else if (needsNotes && !current.body.trim()) {
-    current = await repo.releases.updateReleaseNotes(current.id, notes)
+    current = await repo.releases.updateReleaseNotes(current, notes)
     core.info(`filled in the notes of ${current.url}`)
   }
-  if (!current.assets.includes(step.asset)) {
+  if (!current.assets.includes(step.asset) && !(current.immutable && !current.draft)) {
     const { path } = await packageAt(ctx, source, step.version)
     await repo.releases.uploadAsset(current, step.asset, await readFile(path), 'application/gzip')
     core.info(`attached ${step.asset} to ${current.url}`)
+  }
+  if (current.draft) {
+    current = await repo.releases.publish(current)
+    core.info(`published the GitHub Release of ${step.tag}: ${current.url}`)
   }
   return { done: [step], releaseUrl: current.url }
 }
@@ -366,26 +372,32 @@ async function notesOf(ctx: ApplyContext, version: string, source: string): Prom
   const previous = previousReleaseTag(new Map(snap.tags), inputs.tagFormat, snap.chart.name, version)
   await git.unshallow(rt.branch)
   const commits = await git.commitsTouching(previous?.commit, source, rt.chartRel)
-  let previousAppVersion: string | undefined
-  if (previous) {
-    const text = (await git.showAt(previous.commit, snap.chartFile))?.text
-    try {
-      previousAppVersion = text ? parseChart(text, snap.chartFile).appVersion : undefined
-    } catch {
-      previousAppVersion = undefined
-    }
-  }
+  // The upstream change: from the previous release's appVersion; for the first release tag, what
+  // this run changed, or else the appVersion before the commit that set this version (its parent).
+  const update = plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')
+  const before = previous ? await appVersionAt(ctx, previous.commit) : (update?.from.appVersion ?? (await appVersionAt(ctx, `${source}^`)))
   return releaseNotes({
     name: snap.chart.name,
     version,
     appVersion: plan.release.appVersion,
     image: snap.image,
-    previous: previous && { tag: previous.tag, appVersion: previousAppVersion },
+    previous: previous && { tag: previous.tag, appVersion: before },
+    ...(!previous && before ? { previousAppVersion: before } : {}),
     commits,
     chartDir: rt.chartRel,
     ociRepo: inputs.ociRepo.url,
     digest: ctx.digest ?? (await chartClient(rt, snap.chart.name).headManifest(chartVersionToTag(version)))?.digest,
   })
+}
+
+/** The chart's `appVersion` at `rev` (a commit, or `<commit>^`), or undefined when the file is absent or unreadable there. */
+async function appVersionAt(ctx: ApplyContext, rev: string): Promise<string | undefined> {
+  const text = (await ctx.rt.git.showAt(rev, ctx.snap.chartFile))?.text
+  try {
+    return text ? parseChart(text, ctx.snap.chartFile).appVersion : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /**

@@ -49,6 +49,8 @@ export interface ReleaseNotesInput {
   /** The upstream image, e.g. `docker.io/rocicorp/zero`. */
   image?: string
   previous?: { tag: string; appVersion?: string }
+  /** The first release tag's upstream change: `appVersion` before the release commit (no previous tag to read it from). */
+  previousAppVersion?: string
   /** Commits to the chart directory since the previous tag, newest first; undefined when the history could not be read. */
   commits?: { sha: string; subject: string }[]
   chartDir: string
@@ -59,10 +61,11 @@ export interface ReleaseNotesInput {
 
 /** The Release's body (Markdown): upstream change, install line, digest, commits to the chart since the previous tag. */
 export function releaseNotes(n: ReleaseNotesInput): string {
+  const before = n.previous?.appVersion ?? n.previousAppVersion
   const upstream =
-    n.previous?.appVersion && n.previous.appVersion !== n.appVersion
-      ? `\`appVersion\` \`${n.previous.appVersion}\` → \`${n.appVersion}\``
-      : `\`appVersion\` \`${n.appVersion}\`${n.previous?.appVersion ? ' (unchanged)' : ''}`
+    before && before !== n.appVersion
+      ? `\`appVersion\` \`${before}\` → \`${n.appVersion}\``
+      : `\`appVersion\` \`${n.appVersion}\`${before ? ' (unchanged)' : ''}`
   const lines = [
     `Chart **${n.name}** \`${n.version}\`: ${upstream}${n.image ? ` (upstream image \`${n.image}\`)` : ''}.`,
     '',

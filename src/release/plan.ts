@@ -135,17 +135,7 @@ export type Step =
   | { kind: 'commit'; branch: string; message: string }
   | { kind: 'tag'; tag: string; commit: CommitRef }
   | { kind: 'publish'; chartRef: string; version: string; source: CommitRef }
-  | {
-      kind: 'github-release'
-      tag: string
-      version: string
-      /** The packaged chart's file name, `<name>-<version>.tgz`. */
-      asset: string
-      /** What the Release lacks: all of it, its notes, or the chart. */
-      missing: ('release' | 'notes' | 'asset')[]
-      /** The Release of the tag, when there is one. */
-      existing?: { id: number; url: string }
-    }
+  | GithubReleaseStep
   /** `missed`: the release is complete but its dispatch was never recorded (a run failed before or during it). */
   | { kind: 'dispatch'; workflow: string; ref: string; tag: string; missed?: boolean }
   /** Push `artifacthub-repo.yml` (`text`) as the `artifacthub.io` tag of the chart's OCI repository. */
@@ -164,6 +154,19 @@ export type Step =
       /** The open pull request this run updates; undefined when it opens one. */
       existing?: { number: number; url: string }
     }
+
+/** The github-release step: the Release of the tag, made or completed. */
+export interface GithubReleaseStep {
+  kind: 'github-release'
+  tag: string
+  version: string
+  /** The packaged chart's file name, `<name>-<version>.tgz`. */
+  asset: string
+  /** What the Release lacks: all of it (a draft made, filled, published), its notes, the chart, being published (a draft). */
+  missing: ('release' | 'notes' | 'asset' | 'publish')[]
+  /** The Release of the tag, or the draft of it a run left, when there is one. */
+  existing?: { id: number; url: string; draft?: boolean }
+}
 
 /** Observed state of the release for one chart version. */
 export interface ReleaseState {
@@ -255,12 +258,13 @@ export function describeStep(step: Step): string {
       return `create tag ${step.tag} at ${at(step.commit)} and push it`
     case 'publish':
       return `helm package and helm push ${step.chartRef} (from ${at(step.source)})`
-    case 'github-release':
-      return step.missing.includes('release')
-        ? `create the GitHub Release of ${step.tag} with notes and ${step.asset} attached`
-        : `complete the GitHub Release of ${step.tag} (${step.existing?.url}): add ${step.missing
-            .map((m) => (m === 'notes' ? 'the notes' : step.asset))
-            .join(' and ')}`
+    case 'github-release': {
+      if (step.missing.includes('release'))
+        return `create the GitHub Release of ${step.tag} as a draft, add the notes and ${step.asset}, then publish it`
+      const parts = { notes: 'add the notes', asset: `attach ${step.asset}`, publish: 'publish it', release: '' }
+      const what = step.existing?.draft ? 'the draft GitHub Release' : 'the GitHub Release'
+      return `complete ${what} of ${step.tag} (${step.existing?.url}): ${step.missing.map((m) => parts[m]).join(', ')}`
+    }
     case 'artifacthub-repo':
       return `push ${step.file} to ${step.ref} (Artifact Hub repository metadata)`
     case 'dispatch':
@@ -476,29 +480,50 @@ function releaseStateOf(
   return { release, digest, info }
 }
 
-/** github-release: the Release of the tag, created or completed when it lacks its notes or the chart. */
+/**
+ * github-release: the Release of the tag, made as GitHub advises for immutable releases — a draft,
+ * its notes and the chart attached, then published — or completed: a draft left by a run that
+ * stopped half-way (found by listing: the lookup by tag does not see drafts) gets what it lacks and
+ * is published; a published Release gets its notes, and the chart unless it is immutable.
+ */
 function planGithubRelease(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
   if (!config.githubRelease || !snap.githubRelease) return
   const { tag, version, name } = out.release
   const existing = snap.githubRelease.release
+  const [draft, ...others] = existing ? [] : snap.githubRelease.drafts
   const asset = `${name}-${version}.tgz`
   if (existing) out.existingRelease = existing
-  else {
-    for (const draft of snap.githubRelease.drafts) {
-      out.warnings.push(
-        `a draft Release of ${tag} exists (${draft.url}); GitHub's lookup by tag does not see drafts, so ` +
-          `${config.dryRun ? 'a real run would create' : 'this run creates'} a published Release beside it: delete the draft`,
-      )
-    }
+  for (const d of others) {
+    out.warnings.push(`another draft Release of ${tag} exists (${d.url}); ${draft.url} is the one completed: delete the other`)
   }
-  const missing: ('release' | 'notes' | 'asset')[] = !existing
+  const target = existing ?? draft
+  const missing: GithubReleaseStep['missing'] = !target
     ? ['release']
-    : [...(existing.body.trim() ? [] : (['notes'] as const)), ...(existing.assets.includes(asset) ? [] : (['asset'] as const))]
+    : [
+        ...(target.body.trim() ? [] : (['notes'] as const)),
+        ...(target.assets.includes(asset) ? [] : (['asset'] as const)),
+        ...(target.draft ? (['publish'] as const) : []),
+      ]
+  if (existing?.immutable && missing.includes('asset')) {
+    out.warnings.push(
+      `the GitHub Release of ${tag} (${existing.url}) is published and immutable without ${asset}, and assets cannot be added to an ` +
+        `immutable release: it stays without the chart (the chart is in the registry). Releases this action makes are drafts until ` +
+        `their assets are attached`,
+    )
+    missing.splice(missing.indexOf('asset'), 1)
+  }
   if (!missing.length) {
-    out.facts.push(`the GitHub Release of ${tag} is complete (${existing!.url})`)
+    out.facts.push(`the GitHub Release of ${tag} is complete (${target.url})`)
     return
   }
-  out.steps.push({ kind: 'github-release', tag, version, asset, missing, existing: existing && { id: existing.id, url: existing.url } })
+  out.steps.push({
+    kind: 'github-release',
+    tag,
+    version,
+    asset,
+    missing,
+    existing: target && { id: target.id, url: target.url, draft: target.draft },
+  })
 }
 
 /** artifacthub-repo: the chart's `artifacthub-repo.yml` pushed when the registry holds other bytes. */
@@ -522,7 +547,9 @@ function planArtifactHub(snap: Snapshot, config: ReleaseConfig, out: ChartPlan):
 function planDispatch(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
   if (!config.dispatchWorkflow) return
   const { release } = out
-  const releasing = out.steps.some((s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && !s.existing))
+  const releasing = out.steps.some(
+    (s) => s.kind === 'tag' || s.kind === 'publish' || (s.kind === 'github-release' && (!s.existing || s.existing.draft === true)),
+  )
   const step = { kind: 'dispatch' as const, workflow: config.dispatchWorkflow, ref: snap.branch, tag: release.tag }
   if (releasing) out.steps.push(step)
   else if (release.published && release.remoteTagCommit && snap.dispatchRecord !== undefined) {

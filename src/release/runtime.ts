@@ -85,7 +85,7 @@ export interface RepositoryApi {
     | 'comments'
     | 'addComment'
   >
-  releases: Pick<ReleasesApi, 'releaseByTag' | 'draftReleases' | 'createRelease' | 'updateReleaseNotes' | 'uploadAsset'>
+  releases: Pick<ReleasesApi, 'releaseByTag' | 'draftReleases' | 'createDraft' | 'updateReleaseNotes' | 'uploadAsset' | 'publish'>
   dispatch: Pick<DispatchApi, 'dispatchWorkflow' | 'statuses' | 'createStatus'>
 }
 

@@ -257,14 +257,15 @@ describe('issue 18: defects found through the GitHub API features', () => {
     expect(release.body).not.toMatch(/(^|[^`])@alice/m)
   })
 
-  it('decided: a draft Release of the tag (not found by tag) is reported', async () => {
+  it('decided: a draft Release of the tag (not found by tag) is completed and published, not duplicated (issue 20)', async () => {
     const c = await setup()
     api.addRelease(REPOSITORY, { tag: 'v2.0.0', draft: true })
     const r = await c.run('2026-06-06', { 'github-release': 'true' })
     ok(r, c.remote)
-    expect(visibleLog(r)).toMatch(
-      /::warning::a draft Release of v2\.0\.0 exists \(https:\/\/github\.com\/acme\/zero-cache-chart\/releases\/tag\/v2\.0\.0\)/,
-    )
-    expect(r.summary).toContain('a draft Release of v2.0.0 exists')
+    expect(c.releases()).toHaveLength(1)
+    expect(c.releases()[0]).toMatchObject({ tag: 'v2.0.0', draft: false })
+    expect(c.releases()[0].assets.map((a) => a.name)).toEqual(['zero-cache-2.0.0.tgz'])
+    expect(c.releases()[0].body).toContain('`appVersion` `0.26.1` → `1.6.1`')
+    expect(r.outputs['release-url']).toBe(`https://github.com/${REPOSITORY}/releases/tag/v2.0.0`)
   })
 })

@@ -60,7 +60,8 @@ describe('github-release and dispatch-workflow', () => {
     expect(c.releases()).toHaveLength(1)
     const [r1] = c.releases()
     expect(r1).toMatchObject({ tag: 'v2.0.0', name: 'zero-cache 2.0.0', prerelease: false })
-    expect(r1.body).toContain('`appVersion` `1.6.1`')
+    // The first tag names the upstream change too (issue 20): the run knows what it changed.
+    expect(r1.body).toContain('`appVersion` `0.26.1` → `1.6.1`')
     expect(r1.body).toContain(`helm install zero-cache oci://${registry.host}/${c.ns}/zero-cache --version 2.0.0`)
     expect(r1.body).toContain(`Manifest digest: \`${first.outputs['chart-digest']}\``)
     expect(r1.body).toContain('- chore(chart): update appVersion to 1.6.1')
@@ -135,7 +136,9 @@ describe('github-release and dispatch-workflow', () => {
     const c = await setup()
     const r = await c.run('2026-06-06', { 'github-release': 'true', 'dispatch-workflow': 'deploy.yml', 'dry-run': 'true' })
     ok(r, c.remote)
-    expect(visibleLog(r)).toContain('would: create the GitHub Release of v2.0.0 with notes and zero-cache-2.0.0.tgz attached')
+    expect(visibleLog(r)).toContain(
+      'would: create the GitHub Release of v2.0.0 as a draft, add the notes and zero-cache-2.0.0.tgz, then publish it',
+    )
     expect(visibleLog(r)).toContain('would: start workflow deploy.yml on main (workflow_dispatch) for v2.0.0')
     expect(c.releases()).toEqual([])
     expect(api.dispatches).toEqual([])

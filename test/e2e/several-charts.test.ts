@@ -71,7 +71,7 @@ describe('several charts in one step', () => {
     const results = JSON.parse(first.outputs.charts) as Record<string, unknown>[]
     expect(results.map((r) => [r.path, r.name, r.updated, r.pushed])).toEqual([
       ['charts/cache', 'cache', false, false],
-      ['charts/plain', undefined, false, false],
+      ['charts/plain', 'plain', false, false], // named though skipped (issue 20)
       ['charts/zero-cache', 'zero-cache', true, true],
     ])
     expect(results[0].error).toMatch(/helm lint/)
@@ -81,7 +81,7 @@ describe('several charts in one step', () => {
     expect(first.summary).toContain('Helm chart sync: 3 charts')
     expect(first.summary).toContain('failed: ')
     expect(first.summary).toContain('<td>cache</td><td><code>charts/cache</code></td><td><code>7.2.0</code></td>')
-    expect(first.summary).toContain('<h3>charts/plain</h3>\nskipped: its Chart.yaml lists no image')
+    expect(first.summary).toContain('<h3>plain (charts/plain)</h3>\nskipped: its Chart.yaml lists no image')
 
     // The fix: the broken template goes; the next run releases cache (valkey 7.2.0 → 8.0.1: major) and leaves zero-cache alone.
     s.remote.pushFiles({ 'charts/cache/templates/broken.yaml': null }, 'fix(cache): drop the broken template')

@@ -181,6 +181,8 @@ export interface StoredRelease {
   /** A draft Release: listed to those with push access, not found by tag (GitHub docs, "Get a release by tag name"). */
   draft?: boolean
   createdAt: string
+  /** When a draft was published (else `createdAt` for a Release created published). */
+  publishedAt?: string
   assets: { id: number; name: string; contentType: string; data: Buffer }[]
 }
 
@@ -366,6 +368,19 @@ export class GitHubApiDouble {
     if (tagCommit) this.tagCommits.set(repository, tagCommit)
     if (!this.pulls.has(repository)) this.pulls.set(repository, [])
     if (!this.releases.has(repository)) this.releases.set(repository, [])
+  }
+
+  /** Repositories with immutable releases turned on (a repository or organization setting). */
+  readonly immutableReleases = new Set<string>()
+
+  /**
+   * Turns immutable releases on for `repository`: once a Release is published its assets cannot
+   * be added and its tag cannot change; its title and notes can (../shared/FACTS.md, "GitHub
+   * immutable releases").
+   */
+  setImmutableReleases(repository: string, on = true): void {
+    if (on) this.immutableReleases.add(repository)
+    else this.immutableReleases.delete(repository)
   }
 
   /** A Release made outside the action (by hand, or by a run that crashed half-way). */
@@ -736,7 +751,11 @@ export class GitHubApiDouble {
     return {
       ...(fill(RELEASE_SCHEMA) as object),
       url: `${api}/releases/${r.id}`,
-      html_url: `https://github.com/${repository}/releases/tag/${encodeURIComponent(r.tag)}`,
+      // A draft's page is not at its tag (it does not hold the tag yet): GitHub links it as
+      // releases/tag/untagged-<hex> (observed; e.g. softprops/action-gh-release#264).
+      html_url: r.draft
+        ? `https://github.com/${repository}/releases/tag/untagged-${r.id.toString(16).padStart(20, '0')}`
+        : `https://github.com/${repository}/releases/tag/${encodeURIComponent(r.tag)}`,
       assets_url: `${api}/releases/${r.id}/assets`,
       // On github.com this is https://uploads.github.com/…; clients must use it as given.
       upload_url: `${this.url}/repos/${repository}/releases/${r.id}/assets{?name,label}`,
@@ -750,8 +769,10 @@ export class GitHubApiDouble {
       body: r.body,
       draft: r.draft ?? false,
       prerelease: r.prerelease,
+      // Set on Releases published while the repository's immutable releases setting is on.
+      immutable: !r.draft && this.immutableReleases.has(repository),
       created_at: r.createdAt,
-      published_at: r.draft ? null : r.createdAt,
+      published_at: r.draft ? null : (r.publishedAt ?? r.createdAt),
       author,
       assets: r.assets.map((a) => this.assetJson(repository, r, a)),
     }
@@ -1100,6 +1121,7 @@ export class GitHubApiDouble {
           name: String(input.name ?? tag),
           body: String(input.body ?? ''),
           prerelease: input.prerelease === true,
+          draft: input.draft === true,
           createdAt: now,
           assets: [],
         }
@@ -1111,9 +1133,47 @@ export class GitHubApiDouble {
       case 'release-update': {
         const r = releases.find((x) => x.id === route.number)
         if (!r) return this.send(req, res, template, 404, notFound('releases/releases#update-a-release'))
+        const publishing = r.draft === true && input.draft === false
+        if (publishing && releases.some((x) => x.tag === r.tag && !x.draft)) {
+          // Publishing a draft of a tag another Release holds: the tag's one published Release wins.
+          return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#update-a-release')
+        }
+        // An immutable published Release keeps its tag and stays published: only title and notes change
+        // (microsoft/hve-core#554: `gh release edit --draft=true` refused on one; the message is this double's).
+        const immutable = !r.draft && this.immutableReleases.has(repository)
+        if (immutable && ((typeof input.tag_name === 'string' && input.tag_name !== r.tag) || input.draft === true)) {
+          return this.send(req, res, template, 422, {
+            message: 'Cannot modify an immutable release',
+            documentation_url: 'https://docs.github.com/rest/releases/releases#update-a-release',
+            status: '422',
+          })
+        }
         if (typeof input.body === 'string') r.body = input.body
         if (typeof input.name === 'string') r.name = input.name
+        if (typeof input.tag_name === 'string') r.tag = input.tag_name
+        else if (r.draft) {
+          // An update of a draft that leaves tag_name out detaches it: GitHub renames its tag
+          // untagged-<hex> (TRC-Loop/Pelton#348, jdx/communique#238), and it no longer belongs to the tag;
+          // publishing it then fails so (the message github-community-projects/ospo-reusable-workflows#83 quotes).
+          r.tag = `untagged-${r.id.toString(16).padStart(20, '0')}`
+          if (publishing) {
+            return invalid(
+              [{ resource: 'Release', code: 'custom', message: 'Published releases must have a valid tag' }],
+              'releases/releases#update-a-release',
+            )
+          }
+        }
+        if (publishing) {
+          r.draft = false
+          r.publishedAt = now
+        }
         return this.send(req, res, template, 200, this.releaseJson(repository, r))
+      }
+      case 'release-delete': {
+        const i = releases.findIndex((x) => x.id === route.number)
+        if (i < 0) return this.send(req, res, template, 404, notFound('releases/releases#delete-a-release'))
+        releases.splice(i, 1)
+        return this.send(req, res, template, 204, undefined)
       }
       case 'asset': {
         const r = releases.find((x) => x.id === route.number)
@@ -1122,6 +1182,15 @@ export class GitHubApiDouble {
           this.log.push({ method: req.method ?? '', path: url.pathname, status: 404 })
           res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify(notFound('releases/assets')))
           return
+        }
+        if (!r.draft && this.immutableReleases.has(repository)) {
+          // The answer of uploads.github.com for a published immutable Release (../shared/FACTS.md:
+          // rubyists/linear-cli-ex#18, voidzero-dev/vite-plus#1558 quote it).
+          return this.send(req, res, template, 422, {
+            message: 'Cannot upload assets to an immutable release',
+            documentation_url: 'https://docs.github.com/rest/releases/assets#upload-a-release-asset',
+            status: '422',
+          })
         }
         if (r.assets.some((a) => a.name === name)) {
           // release-it/release-it#284 and semantic-release/github#295 quote this answer of uploads.github.com.
@@ -1176,6 +1245,7 @@ interface RepoRoute {
     | 'release-by-tag'
     | 'release-create'
     | 'release-update'
+    | 'release-delete'
     | 'asset'
     | 'dispatch'
   /** A tag name or workflow file from the path. */
@@ -1216,6 +1286,7 @@ const REPO_ROUTES: { kind: RepoRoute['kind']; path: RegExp; method: string; temp
   { kind: 'release-create', path: /^\/releases$/, method: 'POST', template: '/releases' },
   { kind: 'release-by-tag', path: /^\/releases\/tags\/(.+)$/, method: 'GET', template: '/releases/tags/{tag}', param: 'name' },
   { kind: 'release-update', path: /^\/releases\/(\d+)$/, method: 'PATCH', template: '/releases/{release_id}', param: 'number' },
+  { kind: 'release-delete', path: /^\/releases\/(\d+)$/, method: 'DELETE', template: '/releases/{release_id}', param: 'number' },
   { kind: 'asset', path: /^\/releases\/(\d+)\/assets$/, method: 'POST', template: '/releases/{release_id}/assets', param: 'number' },
   {
     kind: 'dispatch',
