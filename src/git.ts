@@ -158,6 +158,11 @@ export class Git {
     return Number(await this.out(['show', '-s', '--format=%ct', `${rev}^{commit}`]))
   }
 
+  /** The tree id of `path` (a directory, relative to the repository root) at `rev`: equal trees hold the same files. */
+  async treeOf(rev: string, path: string): Promise<string> {
+    return this.out(['rev-parse', '--verify', '--quiet', `${rev}:${path}`])
+  }
+
   /** `git fetch origin <branch>` into `refs/remotes/origin/<branch>`; returns the remote tip. */
   async fetchBranch(branch: string): Promise<string> {
     const res = await this.transport(['fetch', '--no-tags', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], {

@@ -1,4 +1,5 @@
 import * as core from '@actions/core'
+import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { tmpdir } from 'node:os'
 import { InputError } from './errors.js'
@@ -84,6 +85,20 @@ export interface Inputs {
   confirm: string
   /** Whether oci-repo is a GitHub Packages registry: `auto` (ghcr.io, or a GHES container host), `true`, `false`. */
   githubPackages: 'auto' | 'true' | 'false'
+  /**
+   * A bash script run on each proposed update before anything is written (push mode) or onto the
+   * pull request's head commit (pull-request mode); empty for none. See release/verify.ts.
+   */
+  verifyCommand: string
+  /** How long `verifyCommand` may run, in minutes (then it is stopped and counts as failed). */
+  verifyTimeoutMinutes: number
+  /**
+   * After publishing, read the chart version's manifest anonymously: `auto` (when the repository is
+   * public: a warning when it is not readable), `true` (not readable fails the step), `false`.
+   */
+  checkPublic: 'auto' | 'true' | 'false'
+  /** The event payload's `repository.private` (`GITHUB_EVENT_PATH`); undefined when it does not say. */
+  repositoryPrivate?: boolean
   /** `GITHUB_WORKSPACE`, or the current directory. */
   workspace: string
   /** `RUNNER_TEMP`, or the OS temp directory. */
@@ -241,6 +256,33 @@ function maxAgeDaysInput(): number {
   return maxAgeDays
 }
 
+/** `verify-timeout-minutes`: more than 0, at most 360 (a GitHub-hosted job's limit), fractions allowed. */
+function verifyTimeoutInput(): number {
+  const raw = input('verify-timeout-minutes') || '30'
+  const minutes = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : NaN
+  if (!(minutes > 0 && minutes <= 360)) {
+    throw new InputError('verify-timeout-minutes', `'${raw}' is not a number of minutes above 0 and at most 360 (e.g. 30)`)
+  }
+  return minutes
+}
+
+/**
+ * Whether the repository is private, from the event payload the runner writes to
+ * `GITHUB_EVENT_PATH` (`repository.private` of every repository event); undefined when there is no
+ * payload or it does not say (a local run).
+ */
+function repositoryPrivate(): boolean | undefined {
+  const path = process.env.GITHUB_EVENT_PATH
+  if (!path) return undefined
+  try {
+    const payload = JSON.parse(readFileSync(path, 'utf8')) as { repository?: { private?: unknown } }
+    const flag = payload.repository?.private
+    return typeof flag === 'boolean' ? flag : undefined
+  } catch {
+    return undefined
+  }
+}
+
 /** The features that call the GitHub API need a token and `GITHUB_REPOSITORY`. */
 function checkApiUsers(commitMode: string, githubRelease: boolean, dispatchWorkflow: string, githubToken: string): void {
   const apiUsers = [
@@ -318,6 +360,10 @@ export function readInputs(): Inputs {
     maxAgeDays,
     confirm: input('confirm'),
     githubPackages: oneOf<'auto' | 'true' | 'false'>('github-packages', ['auto', 'true', 'false'], 'auto'),
+    verifyCommand: core.getInput('verify-command').trim(),
+    verifyTimeoutMinutes: verifyTimeoutInput(),
+    checkPublic: oneOf<'auto' | 'true' | 'false'>('check-public', ['auto', 'true', 'false'], 'auto'),
+    repositoryPrivate: repositoryPrivate(),
     workspace,
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
     repository: process.env.GITHUB_REPOSITORY ?? '',

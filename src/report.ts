@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import { describeStep, type Step } from './release/plan.js'
+import { describeVerify, type VerifyResult } from './release/verify.js'
 
 /**
  * Everything a run reports, collected as the run goes and written once at the end: step outputs
@@ -43,6 +44,10 @@ export interface RunReport {
   }
   /** Things the reader should know about what the run chose (e.g. the form appVersion is written in). */
   notes: string[]
+  /** verify-command's result on the update, when this run verified one. */
+  verify?: VerifyResult
+  /** The anonymous read of the published chart (check-public), when this run made it. */
+  publicRead?: { readable: boolean; detail: string }
 }
 
 /** Counts the prune stage reports (see src/github/prune.ts). */
@@ -177,6 +182,7 @@ function addReport(report: RunReport, error: string | undefined, level: number):
     ])
   }
   addSteps(report, error, level)
+  if (report.verify) addVerify(report.verify, level)
   if (report.notes.length) {
     s.addHeading('Notes', level)
     s.addList(report.notes.map(escape))
@@ -209,6 +215,7 @@ function summaryRows(report: RunReport): [string, string][] {
   if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
   if (report.chartDigest) rows.push(['Digest', code(report.chartDigest)])
   if (report.chartRef) rows.push(['Pushed by this run', report.pushed ? 'yes' : 'no'])
+  if (report.publicRead) rows.push(['Anonymous pull', escape(report.publicRead.detail)])
   if (report.releaseUrl) rows.push(['GitHub Release', `<a href="${escape(report.releaseUrl)}">${escape(report.releaseUrl)}</a>`])
   if (report.pullRequest) {
     const pr = report.pullRequest
@@ -246,6 +253,20 @@ function addSteps(report: RunReport, error: string | undefined, level: number): 
       level,
     )
     s.addList(list(notDone))
+  }
+}
+
+/** verify-command's result; on failure, the last lines it printed. */
+function addVerify(v: VerifyResult, level: number): void {
+  const s = core.summary
+  s.addHeading(`Verification: ${v.passed ? 'passed' : 'failed'}`, level)
+  s.addRaw(
+    `<code>verify-command</code> ${escape(describeVerify(v))} on chart ${code(v.chartVersion)} (appVersion ${code(v.appVersion)}).`,
+    true,
+  )
+  if (!v.passed && v.tail.length) {
+    s.addRaw(`Its last ${v.tail.length} lines:`, true)
+    s.addCodeBlock(escape(v.tail.join('\n')))
   }
 }
 

@@ -8,6 +8,8 @@ export interface CommitStatus {
   state: 'error' | 'failure' | 'pending' | 'success'
   context: string
   description: string
+  /** The page the status links to (a workflow run). */
+  targetUrl?: string
 }
 
 /** A workflow started with workflow_dispatch, and the record of it on a commit. */
@@ -75,6 +77,7 @@ export class DispatchApi {
         state: status.state,
         context: status.context,
         description: status.description.slice(0, 140),
+        ...(status.targetUrl ? { target_url: status.targetUrl } : {}),
       })
     })
   }

@@ -11,6 +11,7 @@ import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
 import { ARTIFACTHUB_TAG, describeStep, formatTemplate, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
 import { readProposal } from './pull-request.js'
+import { describeVerify, runVerify, VERIFY_CONTEXT, VerifyError, verifySection, verifySectionOf, type VerifyResult } from './verify.js'
 import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
 import type { Snapshot } from './snapshot.js'
 
@@ -35,6 +36,8 @@ export interface Outcome {
   pushed?: boolean
   releaseUrl?: string
   pullRequest?: PullRequestReport
+  /** verify-command's result, when this step verified (pull-request mode). */
+  verify?: VerifyResult
 }
 
 /** A worktree of the run: a directory, git in it, and the commit it holds. */
@@ -75,7 +78,7 @@ function resolveCommit(ctx: ApplyContext, c: CommitRef): string {
 }
 
 /**
- * Applies one step (after the update stage, which push mode runs first: see `applyUpdate`).
+ * Applies one step (after the update stage, which push mode runs first: see `prepareUpdate`, `verifyUpdate`, `pushUpdate`).
  *
  * @returns the step's outcome; undefined for a step applied with another one (the update, its
  *   lint and commit; a lint before packaging).
@@ -173,56 +176,104 @@ function editChart(snap: Snapshot, to: { version: string; appVersion: string }):
 }
 
 /**
- * Push mode's update stage: edits Chart.yaml in a worktree of the remote tip, lints, commits and
- * pushes that one commit. Nothing in the user's checkout changes, except a fast-forward to the
- * pushed commit when the checkout was exactly at the tip the commit was made on.
+ * The update, made locally: Chart.yaml edited in a worktree of the remote tip, linted, and
+ * committed there (nothing is pushed). Push mode pushes it with {@link pushUpdate} once it is
+ * verified; a dry run verifies it and throws it away.
  *
- * @returns the worktree (holding the new commit, for packaging) and the outcome; undefined when
- *   the push lost a race (re-observe and re-plan).
- * @throws ActionError when the push is refused and the branch has not moved (not a race).
+ * @returns the worktree holding the commit; the caller removes it unless it keeps it.
+ * @throws ChartError/CommandError from the edit or the lint (the worktree is removed then).
  */
-export async function applyUpdate(
-  rt: ChartRuntime,
-  snap: Snapshot,
-  plan: ChartPlan,
-): Promise<{ worktree: Worktree; outcome: Outcome } | undefined> {
-  const { git, branch } = rt
-  const { chartFile } = snap
-  const step = plan.steps[0]
-  if (step.kind !== 'update') throw new Error('applyUpdate without an update step')
+export async function prepareUpdate(rt: ChartRuntime, snap: Snapshot, plan: ChartPlan): Promise<Worktree> {
+  const { git } = rt
+  const step = plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')
+  if (!step) throw new Error('prepareUpdate without an update step')
   const dir = rt.scratch.dir('chart-update-')
   const worktree = await git.addWorktree(dir, snap.base)
-  let keep = false
   try {
-    await writeFile(join(dir, chartFile), editChart(snap, step.to))
+    await writeFile(join(dir, snap.chartFile), editChart(snap, step.to))
     const lint = plan.steps.find((s) => s.kind === 'lint' && s.source === 'new')
     if (lint?.kind === 'lint') core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
     const commitStep = plan.steps.find((s) => s.kind === 'commit')
-    const commit = await worktree.commit(
-      [chartFile],
-      commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion',
-    )
-    core.info(`committed ${commit.slice(0, 12)} on top of origin/${branch} (${snap.base.slice(0, 12)}): ${describeStep(step)}`)
-    const res = await git.pushBranch(commit, branch)
-    if (res.ok) {
-      core.info(`pushed ${commit.slice(0, 12)} to ${branch}`)
-      if (await git.fastForward(branch, snap.base, commit)) core.info(`the checkout moved to ${commit.slice(0, 12)}`)
-      keep = true
-      const done = plan.steps.filter((s) => s.kind === 'update' || s.kind === 'commit' || (s.kind === 'lint' && s.source === 'new'))
-      return { worktree: { dir, git: worktree, commit }, outcome: { done, commit } }
-    }
-    core.info(`push rejected:\n${res.stderr}`)
-    const tip = await git.fetchBranch(branch)
-    if (tip === snap.base || (await git.isAncestor(tip, snap.base))) {
-      throw new ActionError(
-        `pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission ` +
-          `and branch protection); nothing was pushed:\n${res.stderr}`,
-      )
-    }
-    return undefined
-  } finally {
-    if (!keep) await git.removeWorktree(dir)
+    const message = commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion'
+    const commit = await worktree.commit([snap.chartFile], message)
+    core.info(`committed ${commit.slice(0, 12)} on top of origin/${rt.branch} (${snap.base.slice(0, 12)}): ${describeStep(step)}`)
+    return { dir, git: worktree, commit }
+  } catch (error) {
+    await git.removeWorktree(dir)
+    throw error
   }
+}
+
+/**
+ * `verify-command` on the update in `worktree`: packages the chart there (the archive publishing
+ * pushes: same commit, same bytes) and runs the command with the update's coordinates. A chart
+ * directory verified already by this run (same tree: a push race re-planned an identical update)
+ * is not verified again.
+ *
+ * @returns the result (passed or failed; the caller decides what a failure holds back).
+ */
+export async function verifyUpdate(rt: ChartRuntime, snap: Snapshot, plan: ChartPlan, worktree: Worktree): Promise<VerifyResult> {
+  const step = plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')!
+  const tree = await rt.git.treeOf(worktree.commit, rt.chartRel)
+  if (rt.verified?.tree === tree) return rt.verified.result
+  const chartDir = join(worktree.dir, rt.chartRel)
+  const archive = await rt.helm.package(chartDir, await rt.git.commitTime(worktree.commit))
+  rt.archive = { version: step.to.version, commit: worktree.commit, path: archive }
+  const tag = snap.selection.selected?.tag ?? step.to.appVersion
+  const result = await runVerify(
+    rt.inputs.verifyCommand,
+    {
+      chartDir,
+      chartName: snap.chart.name,
+      chartVersion: step.to.version,
+      appVersion: step.to.appVersion,
+      previousAppVersion: step.from.appVersion,
+      image: `${snap.image}:${tag}`,
+      chartPackage: archive,
+    },
+    { cwd: worktree.dir, scratchDir: rt.scratch.dir('verify-'), timeoutMinutes: rt.inputs.verifyTimeoutMinutes },
+  )
+  rt.verified = { tree, result }
+  return result
+}
+
+/** The error of a failed verification in push mode (and dry run): nothing written, the tail in the summary. */
+export function verifyFailure(rt: ChartRuntime, result: VerifyResult): VerifyError {
+  return new VerifyError(
+    `verify-command ${describeVerify(result)} on ${rt.chartRel} ${result.chartVersion} (appVersion ${result.appVersion}): ` +
+      `${rt.inputs.dryRun ? 'a real run would write nothing' : 'nothing was written'}; the next run tries again (to hold this ` +
+      `upstream version back, exclude it with version-range)`,
+    result,
+  )
+}
+
+/**
+ * Push mode: pushes the update's commit (made by {@link prepareUpdate}) to the branch. Nothing in
+ * the user's checkout changes, except a fast-forward to the pushed commit when the checkout was
+ * exactly at the tip the commit was made on.
+ *
+ * @returns the outcome; undefined when the push lost a race (re-observe and re-plan).
+ * @throws ActionError when the push is refused and the branch has not moved (not a race).
+ */
+export async function pushUpdate(rt: ChartRuntime, snap: Snapshot, plan: ChartPlan, worktree: Worktree): Promise<Outcome | undefined> {
+  const { git, branch } = rt
+  const { commit } = worktree
+  const res = await git.pushBranch(commit, branch)
+  if (res.ok) {
+    core.info(`pushed ${commit.slice(0, 12)} to ${branch}`)
+    if (await git.fastForward(branch, snap.base, commit)) core.info(`the checkout moved to ${commit.slice(0, 12)}`)
+    const done = plan.steps.filter((s) => s.kind === 'update' || s.kind === 'commit' || (s.kind === 'lint' && s.source === 'new'))
+    return { done, commit }
+  }
+  core.info(`push rejected:\n${res.stderr}`)
+  const tip = await git.fetchBranch(branch)
+  if (tip === snap.base || (await git.isAncestor(tip, snap.base))) {
+    throw new ActionError(
+      `pushing to ${branch} failed, and the branch has not moved, so it is not a race (check the token's contents: write permission ` +
+        `and branch protection); nothing was pushed:\n${res.stderr}`,
+    )
+  }
+  return undefined
 }
 
 /** Creates and pushes the release tag; done, or already in place when another run pushed it. */
@@ -303,7 +354,7 @@ async function packageAt(
   lint?: Extract<Step, { kind: 'lint' }>,
 ): Promise<{ path: string; linted?: Step }> {
   const { rt, updated } = ctx
-  if (rt.archive?.version === version) return { path: rt.archive.path }
+  if (rt.archive?.version === version && rt.archive.commit === source) return { path: rt.archive.path }
   const { git, helm } = rt
   const own = updated?.commit !== source
   const dir = own ? rt.scratch.dir('chart-source-') : updated.dir
@@ -319,7 +370,7 @@ async function packageAt(
     }
     if (lint) core.info(await helm.lint(chartDir, lint.strict === true))
     const archive = await helm.package(chartDir, await git.commitTime(source))
-    rt.archive = { version, path: archive }
+    rt.archive = { version, commit: source, path: archive }
     core.info(`packaged ${basename(archive)} at ${source.slice(0, 12)}`)
     return { path: archive, linted: lint }
   } finally {
@@ -492,10 +543,11 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
     const tip = step.tip
     const same = tip !== undefined && (await git.sameChange(tip, step.branch, snap.base, commit))
     const done: Step[] = []
+    if (!same && lint) core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
+    const verification = await verifyProposal(ctx, repo, same ? tip : undefined, { dir, git: worktree, commit })
     if (same) {
       core.info(`${step.branch} already holds this update on top of ${snap.base.slice(0, 12)} (${tip.slice(0, 12)}); not pushed again`)
     } else {
-      if (lint) core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
       const res = await git.forcePushBranch(commit, step.branch, tip)
       if (!res.ok) {
         throw new ActionError(
@@ -507,7 +559,12 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
       done.push(update, ...(lint ? [lint] : []))
     }
     try {
-      return await proposeIn(ctx, repo, step, update, same, done)
+      const outcome = await proposeIn(ctx, repo, step, update, same, done, verification.section)
+      if (verification.result) {
+        await recordVerification(rt, repo, same ? tip : commit, verification.result, outcome.pullRequest)
+        outcome.verify = verification.result
+      }
+      return outcome
     } catch (error) {
       // The branch push is done even when the pull request fails: the report says so.
       throw withOutcome(error, { done })
@@ -525,9 +582,10 @@ async function proposeIn(
   update: Extract<Step, { kind: 'update' }>,
   same: boolean,
   done: Step[],
+  verifySection?: string,
 ): Promise<Outcome> {
   const { rt, plan, snap } = ctx
-  const body = plan.pullRequestBody ?? ''
+  const body = [plan.pullRequestBody ?? '', ...(verifySection ? [verifySection] : [])].join('\n\n')
   const open = snap.pullRequest?.pulls.find((p) => p.state === 'open' && step.existing?.number === p.number)
   let pr: PullRequest
   let status: 'opened' | 'updated' | 'unchanged'
@@ -553,6 +611,63 @@ async function proposeIn(
   if (status !== 'unchanged') done.push(step)
   else facts.push(`pull request #${pr.number} already proposes appVersion ${update.to.appVersion} (${pr.url})`)
   return { done, facts, pullRequest: { number: pr.number, url: pr.url, ...update.to, status } }
+}
+
+/**
+ * pull-request mode's verification: `verify-command` on the proposed commit, unless the branch
+ * already holds this update (`head`) and its head commit has a {@link VERIFY_CONTEXT} status (a
+ * re-run does not verify the same commit again: the pull request keeps the body section it has).
+ *
+ * @returns the result when this run verified, and the body section the pull request carries.
+ */
+async function verifyProposal(
+  ctx: ApplyContext,
+  repo: RepositoryApi,
+  head: string | undefined,
+  worktree: Worktree,
+): Promise<{ result?: VerifyResult; section?: string }> {
+  const { rt, snap } = ctx
+  if (!rt.inputs.verifyCommand) return {}
+  if (head) {
+    const status = (await repo.dispatch.statuses(head)).find((st) => st.context === VERIFY_CONTEXT)
+    if (status) {
+      core.info(`${head.slice(0, 12)} was verified already (${VERIFY_CONTEXT}: ${status.state}, ${status.description}); not again`)
+      const open = snap.pullRequest?.pulls.find((p) => p.state === 'open')
+      return { section: open ? verifySectionOf(open.body) : undefined }
+    }
+  }
+  const result = await verifyUpdate(rt, snap, ctx.plan, worktree)
+  return { result, section: verifySection(result) }
+}
+
+/**
+ * Sets the pull request head commit's {@link VERIFY_CONTEXT} status (`success` or `failure`,
+ * linking this workflow run): a pull request opened with `GITHUB_TOKEN` starts no workflow, so
+ * this is the check its reviewers see. A failure is a warning of the run, not its failure: the
+ * pull request is where it is dealt with.
+ */
+async function recordVerification(
+  rt: ChartRuntime,
+  repo: RepositoryApi,
+  head: string,
+  result: VerifyResult,
+  pr: PullRequestReport | undefined,
+): Promise<void> {
+  const server = process.env.GITHUB_SERVER_URL || 'https://github.com'
+  const runId = process.env.GITHUB_RUN_ID
+  await repo.dispatch.createStatus(head, {
+    state: result.passed ? 'success' : 'failure',
+    context: VERIFY_CONTEXT,
+    description: `verify-command ${describeVerify(result)}`,
+    ...(runId && rt.inputs.repository ? { targetUrl: `${server}/${rt.inputs.repository}/actions/runs/${runId}` } : {}),
+  })
+  core.info(`set ${VERIFY_CONTEXT} on ${head.slice(0, 12)}: ${result.passed ? 'success' : 'failure'}`)
+  if (!result.passed) {
+    core.warning(
+      `verify-command ${describeVerify(result)} on the proposed update to ${result.appVersion}` +
+        `${pr?.number ? `: pull request #${pr.number} (${pr.url}) shows it` : ''} (status ${VERIFY_CONTEXT})`,
+    )
+  }
 }
 
 /**

@@ -4,7 +4,18 @@ import type { Inputs } from '../inputs.js'
 import { formatReference } from '../oci/reference.js'
 import type { RunReport } from '../report.js'
 import { selectVersion, type Selection } from '../versions.js'
-import { applyStep, applyUpdate, outcomeOf, preflight, type ApplyContext, type Outcome, type Worktree } from './apply.js'
+import {
+  applyStep,
+  outcomeOf,
+  preflight,
+  prepareUpdate,
+  pushUpdate,
+  verifyFailure,
+  verifyUpdate,
+  type ApplyContext,
+  type Outcome,
+  type Worktree,
+} from './apply.js'
 import { chartAt, observe, prepare, readRemote, type RemoteState } from './observe.js'
 import { describeStep, plan, type ChartPlan } from './plan.js'
 import { upstreamListing, type ActionRuntime, type ChartRuntime } from './runtime.js'
@@ -139,18 +150,61 @@ async function settle(
     report.steps = p.steps
     for (const step of p.steps) core.info(`${config.dryRun ? 'would' : 'will'}: ${describeStep(step)}`)
     if (p.steps.length === 0) core.info('nothing to do: the chart, the tag and the published chart are up to date')
-    if (attempt === 1) preflightWarnings = await preflight(rt, p)
-    const settled = { snap, plan: p, preflight: preflightWarnings }
-    // In pull-request mode the update goes to its own branch, after the release steps.
-    if (config.dryRun || config.commitMode !== 'push' || p.steps[0]?.kind !== 'update') return settled
-    const pushed = await core.group('Update: commit and push', () => applyUpdate(rt, snap, p))
-    if (pushed) return { ...settled, updated: pushed.worktree, outcome: pushed.outcome }
+    // Verification comes before the preflight: a failed one must write nothing, not even an upload session.
+    const earlier = preflightWarnings
+    const result = await verifyAndPush(rt, config, snap, p, report, () => (attempt === 1 ? preflight(rt, p) : Promise.resolve(earlier)))
+    preflightWarnings = result.preflight
+    if (result.settled) return { snap, plan: p, preflight: preflightWarnings, ...result.settled }
     if (attempt >= MAX_ATTEMPTS) {
       throw new ActionError(
         `the push to ${rt.branch} was rejected ${attempt} times because the branch kept moving; the next run will try again`,
       )
     }
     core.info(`${rt.branch} moved while this run was pushing; re-planning from the new tip`)
+  }
+}
+
+/**
+ * The part of settling that makes the update: prepares it (push mode, or a dry run that verifies),
+ * runs `verify-command` on it, then the preflight, then pushes it (push mode).
+ *
+ * @returns `settled` when the plan holds (no push to make, or the push landed); undefined `settled`
+ *   when the push lost a race.
+ * @throws VerifyError when the verification failed (nothing written).
+ */
+async function verifyAndPush(
+  rt: ChartRuntime,
+  config: ReleaseConfig,
+  snap: Snapshot,
+  p: ChartPlan,
+  report: RunReport,
+  runPreflight: () => Promise<string[]>,
+): Promise<{ preflight: string[]; settled?: { updated?: Worktree; outcome?: Outcome } }> {
+  const pushing = !config.dryRun && config.commitMode === 'push' && p.steps[0]?.kind === 'update'
+  // A dry run verifies what a real run would (the update of either mode); pull-request mode
+  // verifies on the pull request's commit (applyPullRequest).
+  const verifying = rt.inputs.verifyCommand !== '' && p.steps.some((s) => s.kind === 'update') && (pushing || config.dryRun)
+  let candidate: Worktree | undefined
+  let kept = false
+  try {
+    if (pushing || verifying) candidate = await core.group('Update: edit, lint, commit', () => prepareUpdate(rt, snap, p))
+    if (candidate && verifying) {
+      const result = await verifyUpdate(rt, snap, p, candidate)
+      report.verify = result
+      if (!result.passed) {
+        reportPlan(report, snap, p, [])
+        throw verifyFailure(rt, result)
+      }
+    }
+    const preflightWarnings = await runPreflight()
+    // In pull-request mode the update goes to its own branch, after the release steps.
+    if (!pushing) return { preflight: preflightWarnings, settled: {} }
+    const outcome = await core.group('Update: push', () => pushUpdate(rt, snap, p, candidate!))
+    if (!outcome) return { preflight: preflightWarnings }
+    kept = true
+    return { preflight: preflightWarnings, settled: { updated: candidate, outcome } }
+  } finally {
+    if (candidate && !kept) await rt.git.removeWorktree(candidate.dir)
   }
 }
 
@@ -186,4 +240,5 @@ function record(report: RunReport, o: Outcome): void {
   if (o.pushed) report.pushed = true
   if (o.releaseUrl) report.releaseUrl = o.releaseUrl
   if (o.pullRequest) report.pullRequest = o.pullRequest
+  if (o.verify) report.verify = o.verify
 }

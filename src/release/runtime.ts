@@ -1,3 +1,4 @@
+import type { VerifyResult } from './verify.js'
 import type { Helm } from '../chart/helm.js'
 import { ChartError } from '../errors.js'
 import type { Git } from '../git.js'
@@ -49,6 +50,7 @@ export interface ReleaseGit extends Pick<
   | 'commitInfo'
   | 'commitIdentity'
   | 'commitTime'
+  | 'treeOf'
   | 'commitsTouching'
   | 'sameChange'
   | 'removeWorktree'
@@ -110,8 +112,10 @@ export interface ChartRuntime {
   upstream?: UpstreamRegistry
   /** The GitHub API client of the repository, made on first use (pull requests, Releases, dispatch). */
   repo?: RepositoryApi
-  /** The chart archive this run packaged, for the Release. */
-  archive?: { version: string; path: string }
+  /** The chart archive this run packaged (version, the commit it was packaged at), for publishing and the Release. */
+  archive?: { version: string; commit: string; path: string }
+  /** The verification this run made, by the chart directory's tree id (an identical update is not verified twice). */
+  verified?: { tree: string; result: VerifyResult }
 }
 
 /** The upstream client and its tag listing for `image`, started on first use and shared by every chart after. */
