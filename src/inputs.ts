@@ -99,6 +99,8 @@ export interface Inputs {
   checkPublic: 'auto' | 'true' | 'false'
   /** The event payload's `repository.private` (`GITHUB_EVENT_PATH`); undefined when it does not say. */
   repositoryPrivate?: boolean
+  /** The event payload's `repository.owner.type`: `User` or `Organization`; undefined when it does not say. */
+  repositoryOwnerType?: string
   /** `GITHUB_WORKSPACE`, or the current directory. */
   workspace: string
   /** `RUNNER_TEMP`, or the OS temp directory. */
@@ -267,19 +269,20 @@ function verifyTimeoutInput(): number {
 }
 
 /**
- * Whether the repository is private, from the event payload the runner writes to
- * `GITHUB_EVENT_PATH` (`repository.private` of every repository event); undefined when there is no
- * payload or it does not say (a local run).
+ * What the event payload the runner writes to `GITHUB_EVENT_PATH` says of the repository:
+ * `repository.private` and `repository.owner.type` (every repository event carries them); empty
+ * when there is no payload or it does not say (a local run).
  */
-function repositoryPrivate(): boolean | undefined {
+function repositoryFacts(): { private?: boolean; ownerType?: string } {
   const path = process.env.GITHUB_EVENT_PATH
-  if (!path) return undefined
+  if (!path) return {}
   try {
-    const payload = JSON.parse(readFileSync(path, 'utf8')) as { repository?: { private?: unknown } }
+    const payload = JSON.parse(readFileSync(path, 'utf8')) as { repository?: { private?: unknown; owner?: { type?: unknown } } }
     const flag = payload.repository?.private
-    return typeof flag === 'boolean' ? flag : undefined
+    const type = payload.repository?.owner?.type
+    return { private: typeof flag === 'boolean' ? flag : undefined, ownerType: typeof type === 'string' ? type : undefined }
   } catch {
-    return undefined
+    return {}
   }
 }
 
@@ -363,7 +366,8 @@ export function readInputs(): Inputs {
     verifyCommand: core.getInput('verify-command').trim(),
     verifyTimeoutMinutes: verifyTimeoutInput(),
     checkPublic: oneOf<'auto' | 'true' | 'false'>('check-public', ['auto', 'true', 'false'], 'auto'),
-    repositoryPrivate: repositoryPrivate(),
+    repositoryPrivate: repositoryFacts().private,
+    repositoryOwnerType: repositoryFacts().ownerType,
     workspace,
     tempDir: process.env.RUNNER_TEMP || tmpdir(),
     repository: process.env.GITHUB_REPOSITORY ?? '',

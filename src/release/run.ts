@@ -18,6 +18,7 @@ import {
 } from './apply.js'
 import { chartAt, observe, prepare, readRemote, type RemoteState } from './observe.js'
 import { describeStep, plan, type ChartPlan } from './plan.js'
+import { checkPublicApplies, readAnonymously } from './public.js'
 import { upstreamListing, type ActionRuntime, type ChartRuntime } from './runtime.js'
 import type { ReleaseConfig, Snapshot } from './snapshot.js'
 
@@ -80,7 +81,7 @@ export async function runRelease(runtime: ActionRuntime, inputs: Inputs, report:
     const settled = await settle(rt, config, { image: report.image, selection }, remote, report)
     updated = settled.updated
     reportPlan(report, settled.snap, settled.plan, settled.preflight)
-    if (inputs.dryRun) return
+    if (inputs.dryRun) return await checkPullable(inputs, settled.plan, report)
     const ctx: ApplyContext = { rt, snap: settled.snap, plan: settled.plan, updated, digest: settled.plan.digest }
     if (settled.outcome) record(report, settled.outcome)
     for (const step of settled.plan.steps) {
@@ -91,6 +92,7 @@ export async function runRelease(runtime: ActionRuntime, inputs: Inputs, report:
       })
       if (outcome) record(report, outcome)
     }
+    await checkPullable(inputs, settled.plan, report)
   } finally {
     if (updated) await rt.git.removeWorktree(updated.dir)
   }
@@ -206,6 +208,25 @@ async function verifyAndPush(
   } finally {
     if (candidate && !kept) await rt.git.removeWorktree(candidate.dir)
   }
+}
+
+/**
+ * check-public, once the chart version is in the registry (published before, or by this run):
+ * one anonymous read. Not readable is a warning (`auto`) or the step's failure (`true`); the
+ * release itself is complete either way.
+ */
+async function checkPullable(inputs: Inputs, p: ChartPlan, report: RunReport): Promise<void> {
+  if (!checkPublicApplies(inputs)) return
+  if (!p.release.published && !report.done.some((s) => s.kind === 'publish') && !report.chartDigest) return
+  const read = await core.group('Check: can anyone pull the chart?', () => readAnonymously(inputs, p.release.name, p.release.version))
+  if (!read) return
+  report.publicRead = read
+  if (read.readable) return core.info(read.detail)
+  if (inputs.checkPublic === 'true') {
+    throw new ActionError(`${read.detail}. The release itself is complete; check-public: true makes this the step's failure`)
+  }
+  core.warning(read.detail)
+  report.warnings.push(read.detail)
 }
 
 /** The report's view of the plan: the release it completes, the facts, notes and warnings, the pull request. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
@@ -151,5 +154,98 @@ describe('issue 20: an error that escapes the run', () => {
     // No line of the bundle's source: every log line is short.
     expect(Math.max(...r.log.split('\n').map((l) => l.length))).toBeLessThan(4000)
     expect(r.log).not.toMatch(/dist\/index\.js:1\b/)
+  })
+})
+
+describe('issue 20: check-public, an anonymous read of the published chart', () => {
+  let upstream: TestRegistry
+  let locked: TestRegistry
+  const remotes: TestRemote[] = []
+  beforeAll(async () => {
+    // The upstream image on a public registry; the chart registry needs credentials for every
+    // request, pulls included (htpasswd): a private package, as ghcr.io makes a chart's first push.
+    ;[upstream, locked] = await Promise.all([startRegistry(), startRegistry({ htpasswd: true })])
+    await upstream.seedTags('rocicorp/zero', tagsUntil('2026-06-06'))
+  })
+  afterAll(async () => {
+    await Promise.all([upstream?.stop(), locked?.stop()])
+    for (const r of remotes) r.cleanup()
+  })
+
+  /** An event payload as the runner writes it to GITHUB_EVENT_PATH. */
+  const payload = (isPrivate: boolean) => {
+    const file = join(mkdtempSync(join(tmpdir(), 'zcc-event-')), 'event.json')
+    writeFileSync(
+      file,
+      JSON.stringify({ repository: { full_name: REPOSITORY, private: isPrivate, owner: { login: 'acme', type: 'User' } } }),
+    )
+    return file
+  }
+  let api: GitHubApiDouble | undefined
+  afterEach(async () => {
+    expect(api?.violations ?? []).toEqual([])
+    await api?.stop()
+  })
+  /** The chart on `chartRegistry`, treated as GitHub's (github-packages: true: the package link, and prune through the API double). */
+  const setup = async (chartRegistry: TestRegistry) => {
+    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
+    const s = scenario(chartRegistry.host, { version: '1.4.2', appVersion: '0.26.1' }, { image: `${upstream.host}/rocicorp/zero`, remotes })
+    // The package as GitHub lists it (prune reads it); a user's, so its settings are under /users/.
+    api.addPackage('acme', 'User', `${s.ns.split('/').slice(1).join('/')}/zero-cache`, [])
+    const run = (extra: Record<string, string>, isPrivate = false) =>
+      s.run(
+        { 'github-packages': 'true', 'github-token': 'ghs_double', ...extra },
+        {
+          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api!.url },
+          env: { GITHUB_EVENT_PATH: payload(isPrivate), ZERO_CACHE_CHART_TIME_SCALE: '1000' },
+        },
+      )
+    return { ...s, run }
+  }
+
+  it('auto, public repository: a chart nobody can pull is a warning saying where to change its visibility, on every run', async () => {
+    const s = await setup(locked)
+    const r = await s.run({})
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.outputs.pushed).toBe('true')
+    const pkg = encodeURIComponent(`${s.ns.split('/').slice(1).join('/')}/zero-cache`)
+    const warning = visibleLog(r)
+      .split('\n')
+      .find((l) => l.startsWith('::warning::') && l.includes('cannot be pulled anonymously'))
+      // The runner decodes a workflow command's %25 to %.
+      ?.replace(/%25/g, '%')
+    expect(warning).toContain(`oci://${locked.host}/${s.ns}/zero-cache:2.0.0 cannot be pulled anonymously (HTTP 401)`)
+    expect(warning).toContain(`https://github.com/users/acme/packages/container/${pkg}/settings`)
+    expect(warning).toContain('"Change visibility"')
+    expect(warning).toContain('"Manage Actions access"')
+    expect(r.summary).toContain('Anonymous pull')
+    // The next run (nothing to release) checks again: the package is still private.
+    const idle = await s.run({})
+    expect(idle.exitCode, explain(idle, s.remote)).toBe(0)
+    expect(visibleLog(idle)).toContain('cannot be pulled anonymously')
+  })
+
+  it('true fails the step once the release is complete; false and a private repository (auto) do not check', async () => {
+    const s = await setup(locked)
+    const strict = await s.run({ 'check-public': 'true' })
+    expect(strict.exitCode).toBe(1)
+    expect(visibleLog(strict)).toMatch(/::error::.*cannot be pulled anonymously.*The release itself is complete/)
+    expect([...s.remote.tags().keys()]).toEqual(['v2.0.0'])
+    for (const [extra, isPrivate] of [
+      [{ 'check-public': 'false' }, false],
+      [{}, true],
+    ] as const) {
+      const r = await s.run(extra, isPrivate)
+      expect(r.exitCode, explain(r, s.remote)).toBe(0)
+      expect(r.log).not.toContain('anonymously')
+    }
+  })
+
+  it('a chart anyone can pull passes, with the token registry’s anonymous token flow', async () => {
+    const s = await setup(upstream)
+    const r = await s.run({ 'check-public': 'true' })
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.log).toContain(`oci://${upstream.host}/${s.ns}/zero-cache:2.0.0 can be pulled anonymously`)
+    expect(upstream.tokenRequests.anonymous).toBeGreaterThan(0)
   })
 })

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync, rmSy
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createServer as createNetServer } from 'node:net'
+import bcrypt from 'bcryptjs'
 
 /**
  * A real OCI registry on loopback: Debian's `docker-registry` (distribution 2.8) with storage
@@ -81,8 +82,11 @@ async function waitFor(url: string, timeoutMs = 15_000): Promise<void> {
 }
 
 /** Starts a registry (with token auth unless `auth: false`). Stop it with `stop()`. */
-export async function startRegistry(options: { auth?: boolean } = {}): Promise<TestRegistry> {
-  const auth = options.auth ?? true
+export async function startRegistry(options: { auth?: boolean; htpasswd?: boolean } = {}): Promise<TestRegistry> {
+  // htpasswd: Basic authentication for every request, pulls included (distribution's `auth.htpasswd`,
+  // bcrypt entries only): a registry that nobody reads anonymously, as a private ghcr.io package is.
+  const htpasswd = options.htpasswd ?? false
+  const auth = !htpasswd && (options.auth ?? true)
   const dir = mkdtempSync(join(tmpdir(), 'zcc-registry-'))
   const port = await freePort()
   const host = `127.0.0.1:${port}`
@@ -203,7 +207,9 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
           `    rootcertbundle: ${join(dir, 'cert.pem')}`,
         ]
       : []),
+    ...(htpasswd ? ['auth:', '  htpasswd:', '    realm: zcc-basic-realm', `    path: ${join(dir, 'htpasswd')}`] : []),
   ].join('\n')
+  if (htpasswd) writeFileSync(join(dir, 'htpasswd'), `${REGISTRY_USER}:${bcrypt.hashSync(REGISTRY_PASSWORD, 10)}\n`)
   writeFileSync(join(dir, 'config.yml'), config)
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
@@ -215,8 +221,9 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
 
   const adminToken = (repository: string) =>
     auth ? makeToken([{ type: 'repository', name: repository, actions: ['pull', 'push', 'delete'] }], REGISTRY_USER) : ''
+  const basic = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`
   const headers = (repository: string, extra: Record<string, string> = {}) => ({
-    ...(auth ? { Authorization: `Bearer ${adminToken(repository)}` } : {}),
+    ...(auth ? { Authorization: `Bearer ${adminToken(repository)}` } : htpasswd ? { Authorization: basic } : {}),
     ...extra,
   })
 
