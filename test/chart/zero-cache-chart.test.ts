@@ -484,6 +484,9 @@ const VERSION_TABLE: Array<{ env: string; since: string; present: string[]; abse
   { env: 'ZERO_LITESTREAM_REGION', since: '1.6.0', present: ['1.6.0', '1.9.0'], absent: ['1.5.0'] },
   { env: 'ZERO_MUTATE_ALLOWED_REQUEST_HEADERS', since: '1.8.0', present: ['1.8.0', '1.10.0-canary.3'], absent: ['1.7.0'] },
   { env: 'ZERO_QUERY_ALLOWED_REQUEST_HEADERS', since: '1.8.0', present: ['1.8.0'], absent: ['1.7.0'] },
+  // Litestream v5 backups: opt-in in 1.10, the default in 1.11 (Zero's 1.10 and 1.11 release notes; 1.10 canary options).
+  { env: 'ZERO_LITESTREAM_BACKUP_USING_V5', since: '1.10.0', present: ['1.10.0-canary.2', '1.11.0'], absent: ['1.9.0'] },
+  { env: 'ZERO_LITESTREAM_INCREMENTAL_BACKUP_INTERVAL_SECONDS', since: '1.10.0', present: ['1.10.0'], absent: ['1.9.0'] },
 ]
 
 /** Values that set every version-dependent setting, so the table decides what appears. */
@@ -512,6 +515,8 @@ const EVERYTHING = {
   's3.enabled': true,
   's3.region': 'us-gov-west-1',
   's3.endpoint': 'https://s3.example.com',
+  'common.litestream.backupUsingV5': true,
+  'common.litestream.incrementalBackupIntervalSeconds': 15,
 }
 
 describe('version awareness', () => {

@@ -7,7 +7,8 @@ import { HELM3_DIR, HELM4_DIR, ROOT } from './runner.js'
 
 const run = promisify(execFile)
 
-export const CHART_DIR = join(ROOT, 'charts/zero-cache')
+/** The chart under test: the repository's, or `ZCC_CHART_DIR` (verify-command's `CHART_DIR`, a proposed update's worktree). */
+export const CHART_DIR = process.env.ZCC_CHART_DIR || join(ROOT, 'charts/zero-cache')
 export const HELMS = { 'Helm 4': join(HELM4_DIR, 'helm'), 'Helm 3': join(HELM3_DIR, 'helm') } as const
 
 /** A rendered Kubernetes object, loosely typed: tests reach into it by path. */

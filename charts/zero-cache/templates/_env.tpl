@@ -87,6 +87,10 @@ so such an ID kills them. The pod's namespace and name are unique and begin with
 {{- include "zero-cache.env" (dict "name" "ZERO_LITESTREAM_LOG_LEVEL" "value" .logLevel) }}
 {{- include "zero-cache.env" (dict "name" "ZERO_LITESTREAM_MULTIPART_CONCURRENCY" "value" .multipartConcurrency) }}
 {{- include "zero-cache.env" (dict "name" "ZERO_LITESTREAM_MULTIPART_SIZE" "value" .multipartSize) }}
+{{- if include "zero-cache.has" (list $root "litestreamV5Backup") }}
+{{- include "zero-cache.env" (dict "name" "ZERO_LITESTREAM_BACKUP_USING_V5" "value" .backupUsingV5) }}
+{{- include "zero-cache.env" (dict "name" "ZERO_LITESTREAM_INCREMENTAL_BACKUP_INTERVAL_SECONDS" "value" .incrementalBackupIntervalSeconds) }}
+{{- end }}
 {{- end }}
 {{- if $root.Values.s3.enabled }}
 {{- include "zero-cache.secretEnv" (dict "root" $root "name" "AWS_ACCESS_KEY_ID" "source" $root.Values.s3.accessKey "key" "s3-access-key") }}

@@ -124,6 +124,7 @@ Every bound ends in "-0" so that prereleases (1.10.0-canary.3) count as the vers
   "enableCrudMutations" ">=1.3.0-0"
   "litestreamRegion" ">=1.6.0-0"
   "allowedRequestHeaders" ">=1.8.0-0"
+  "litestreamV5Backup" ">=1.10.0-0"
 -}}
 {{- $constraint := index $table $feature -}}
 {{- if not $constraint -}}
