@@ -66,7 +66,9 @@ export function createRemote(chart: { version: string; appVersion: string; chart
     chart.chartYaml ??
       readFileSync(chartFile, 'utf8')
         .replace(/^version:.*$/m, `version: ${chart.version}`)
-        .replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`),
+        .replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`)
+        // The Artifact Hub image entry follows appVersion, as the action keeps it in this repository.
+        .replace(/(image: docker\.io\/rocicorp\/zero:)\S+/, `$1${chart.appVersion}`),
   )
   writeFileSync(join(seed, 'README.md'), '# charts\n')
   const id = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com']
