@@ -4,7 +4,7 @@ import { appendFileSync, chmodSync, mkdtempSync, readdirSync, readFileSync, stat
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { CHART_SOURCE, type TestRemote } from '../support/git.js'
+import { CHART_SOURCE, fixtureChart, type TestRemote } from '../support/git.js'
 import { serveGit, type GitFault } from '../support/git-http.js'
 import { startProxy, type Fault, type FaultProxy } from '../support/proxy.js'
 import {
@@ -57,7 +57,7 @@ async function publishedFile(s: Scenario, host: string, version: string, file: s
  * against docker-registry, a bare git remote and Helm 4.
  */
 
-const chartYaml = readFileSync(join(CHART_SOURCE, 'Chart.yaml'), 'utf8')
+const chartYaml = fixtureChart(readFileSync(join(CHART_SOURCE, 'Chart.yaml'), 'utf8'), '1.4.2', '0.26.1')
 
 describe('reliability defects', () => {
   let registry: TestRegistry

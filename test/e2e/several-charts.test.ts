@@ -96,7 +96,7 @@ describe('several charts in one step', () => {
     const again = JSON.parse(second.outputs.charts) as Record<string, unknown>[]
     expect(again.map((r) => [r.name, r.updated])).toEqual([
       ['cache', true],
-      [undefined, false],
+      ['plain', false],
       ['zero-cache', false],
     ])
   })

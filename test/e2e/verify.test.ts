@@ -46,7 +46,7 @@ describe('issue 20: verify-command', () => {
     const r = await s.run({ 'verify-command': FAILING })
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toMatch(
-      /::error::verify-command failed \(exit code 3\) after [\d.]+ s on charts\/zero-cache 2\.0\.0 \(appVersion 1\.6\.1\): nothing was written/,
+      /::error::verify-command failed \(exit code 3\) after [\d.]+ s on charts\/zero-cache 2\.0\.0 \(appVersion 1\.6\.1\): nothing was/,
     )
     // Zero writes: no registry write (not even an upload session), no commit, no tag.
     expect(registryWrites()).toEqual([])
@@ -67,7 +67,7 @@ describe('issue 20: verify-command', () => {
     expect(next.summary).toContain('Verification: passed')
   })
 
-  it('the command gets the update’s coordinates and the packaged chart that is then published, and none of the action’s secrets', async () => {
+  it('the command gets the update’s coordinates and the packaged chart then published, none of the action’s secrets', async () => {
     const s = setup()
     const dir = out()
     const command = [

@@ -30,7 +30,7 @@ describe('release-chart.yml on schedule', () => {
     for (const r of remotes) r.cleanup()
   })
 
-  it("publishes a release of this repository's chart", async () => {
+  it("publishes a release of this repository's chart, verified by booting zero-cache", { timeout: 15 * 60_000 }, async () => {
     const [step] = stepsFor(readWorkflow('release-chart.yml').workflow, { name: 'schedule' }).filter((s) => s.uses === './')
     const chart = parse(readFileSync(join(CHART_SOURCE, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string }
     // The fixture's newest stable rocicorp/zero is 1.9.0; a chart already there (or past it) starts from 0.26.1.
@@ -40,6 +40,10 @@ describe('release-chart.yml on schedule', () => {
       ...step.with,
       image: `${registry.host}/${step.with.image}`,
       'oci-repo': `oci://${registry.host}/acme/zero-cache-chart`,
+      // The verification runs for real (zero-cache booted at 1.9.0 with the chart's environment): on
+      // GitHub the checkout is this repository; here the checkout holds only the chart, so the
+      // harness comes from this repository's own directory.
+      'verify-command': step.with['verify-command'].replace('$GITHUB_WORKSPACE', ROOT),
     }
     const r = await s.run(inputs, { env: { GITHUB_EVENT_NAME: 'schedule', GITHUB_REF: 'refs/heads/main' } })
     expect(r.exitCode, explain(r, s.remote)).toBe(0)
@@ -56,6 +60,8 @@ describe('release-chart.yml on schedule', () => {
     expect(s.remote.tags().get(`zero-cache-${version}`)).toBe(s.remote.log()[0].split(' ')[0])
     expect(await registry.listTags('acme/zero-cache-chart/zero-cache')).toEqual([version])
     expect(r.log).toContain('prune skipped') // not ghcr.io: the prune stage says so and stays green
+    expect(r.summary).toContain('Verification: passed')
+    expect(r.log).toContain('verifying zero-cache 1.9.0 with the chart at /')
   })
 
   it('the laptop dry run the README documents (.env.example, node --env-file) plans and writes nothing', async () => {

@@ -64,11 +64,7 @@ export function createRemote(chart: { version: string; appVersion: string; chart
   writeFileSync(
     chartFile,
     chart.chartYaml ??
-      readFileSync(chartFile, 'utf8')
-        .replace(/^version:.*$/m, `version: ${chart.version}`)
-        .replace(/^appVersion:.*$/m, `appVersion: "${chart.appVersion}"`)
-        // The Artifact Hub image entry follows appVersion, as the action keeps it in this repository.
-        .replace(/(image: docker\.io\/rocicorp\/zero:)\S+/, `$1${chart.appVersion}`),
+      fixtureChart(readFileSync(chartFile, 'utf8'), chart.version, chart.appVersion),
   )
   writeFileSync(join(seed, 'README.md'), '# charts\n')
   const id = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com']
@@ -134,4 +130,18 @@ export function createRemote(chart: { version: string; appVersion: string; chart
       rmSync(root, { recursive: true, force: true })
     },
   }
+}
+
+/**
+ * This repository's Chart.yaml as a test's starting point: `version` and `appVersion` set, the
+ * Artifact Hub image entry at that appVersion (as the action keeps it), and its changes entry the
+ * plain one a release without an upstream link writes.
+ */
+export function fixtureChart(text: string, version: string, appVersion: string): string {
+  return text
+    .replace(/^version:.*$/m, `version: ${version}`)
+    .replace(/^appVersion:.*$/m, `appVersion: "${appVersion}"`)
+    .replace(/(image: docker\.io\/rocicorp\/zero:)\S+/, `$1${appVersion}`)
+    .replace(/(description: "Update zero-cache to )[^"]*"/, `$1${appVersion}"`)
+    .replace(/\n {6}links:\n {8}- name: "Upstream releases"\n {10}url: "[^"]*"/, '')
 }
