@@ -61,11 +61,7 @@ export function createRemote(chart: { version: string; appVersion: string; chart
   const chartFile = join(seed, 'charts/zero-cache/Chart.yaml')
   // A given Chart.yaml is written as it is (tests of unusual forms); otherwise the repository's
   // own, with version and appVersion set.
-  writeFileSync(
-    chartFile,
-    chart.chartYaml ??
-      fixtureChart(readFileSync(chartFile, 'utf8'), chart.version, chart.appVersion),
-  )
+  writeFileSync(chartFile, chart.chartYaml ?? fixtureChart(readFileSync(chartFile, 'utf8'), chart.version, chart.appVersion))
   writeFileSync(join(seed, 'README.md'), '# charts\n')
   const id = ['-c', 'user.name=Maintainer', '-c', 'user.email=maintainer@example.com']
   git(['add', '-A'], seed)
