@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
+import { serveGit } from '../support/git-http.js'
 import { startProxy, type FaultProxy } from '../support/proxy.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
@@ -42,8 +43,13 @@ describe('issue 20: verify-command', () => {
 
   it('push mode: a failing verification writes nothing anywhere, fails the step, and the summary shows its last 50 lines', async () => {
     const s = setup()
+    // The remote over smart HTTP, as the fault suite's dry runs are watched: every push is seen.
+    const http = await serveGit(s.remote.dir)
     proxy.reset()
-    const r = await s.run({ 'verify-command': FAILING })
+    const r = await s.run({ 'verify-command': FAILING }, { workspace: s.remote.checkout({ url: http.url }) })
+    await http.stop()
+    expect(http.exchanges.filter((e) => e.service === 'git-receive-pack')).toEqual([])
+    expect(http.exchanges.length).toBeGreaterThan(0) // it did talk to the remote (ls-remote, fetch)
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toMatch(
       /::error::verify-command failed \(exit code 3\) after [\d.]+ s on charts\/zero-cache 2\.0\.0 \(appVersion 1\.6\.1\): nothing was/,
