@@ -1,10 +1,10 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { GitHubApiDouble } from '../support/github-api.js'
+import { describe, expect, it } from 'vitest'
+import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import type { TestRemote } from '../support/git.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
@@ -23,38 +23,26 @@ const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).ma
 const FINAL_5XX = 4
 
 describe('issue 18: defects found through the GitHub API features', () => {
-  let registry: TestRegistry
-  let api: GitHubApiDouble
-  const remotes: TestRemote[] = []
-
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     await Promise.all(
       ['2026-06-06', '2026-08-14'].map((d) =>
         registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d), { 'org.opencontainers.image.source': 'https://github.com/rocicorp/mono' }),
       ),
     )
   })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
-  afterEach(async () => {
-    expect(api.violations).toEqual([])
-    await api.stop()
-  })
+  const apis = useApiDouble()
 
   /** A fresh remote with the chart at 1.4.2 / 0.26.1, linked to a fresh API double as acme/zero-cache-chart. */
   async function setup() {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    const rev = linkRemote(api, s.remote)
-    api.addWorkflow(REPOSITORY, 'deploy.yml', ['chart', 'version', 'tag', 'digest'])
+    await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    const rev = linkRemote(apis.api, s.remote)
+    apis.api.addWorkflow(REPOSITORY, 'deploy.yml', ['chart', 'version', 'tag', 'digest'])
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(
-        { image: `${registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', ...extra },
+        { image: `${parts.registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', ...extra },
         {
-          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url },
+          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url },
           env: { ZERO_CACHE_CHART_TIME_SCALE: '1000' },
         },
       )
@@ -73,7 +61,15 @@ describe('issue 18: defects found through the GitHub API features', () => {
       s.remote.git(['push', '--quiet', 'origin', `HEAD:refs/heads/${branch}`], dir)
       return s.remote.git(['rev-parse', 'HEAD'], dir).trim()
     }
-    return { ...s, run, pr, rev, pushAsPerson, pulls: () => api.pulls.get(REPOSITORY)!, releases: () => api.releases.get(REPOSITORY)! }
+    return {
+      ...s,
+      run,
+      pr,
+      rev,
+      pushAsPerson,
+      pulls: () => apis.api.pulls.get(REPOSITORY)!,
+      releases: () => apis.api.releases.get(REPOSITORY)!,
+    }
   }
   const ok = (r: ActionRun, remote: TestRemote) => expect(r.exitCode, explain(r, remote)).toBe(0)
 
@@ -102,7 +98,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
 
     // The person deletes the branch (GitHub closes its pull request): the action proposes again.
     c.remote.git(['update-ref', '-d', `refs/heads/${BRANCH}`], c.remote.dir)
-    api.closePullRequest(REPOSITORY, pull.number)
+    apis.api.closePullRequest(REPOSITORY, pull.number)
     ok(await c.pr('2026-08-14'), c.remote)
     const head = c.rev(`refs/heads/${BRANCH}`)!
     expect(c.remote.git(['log', '-1', '--format=%ae', head], c.remote.dir).trim()).toBe(
@@ -149,7 +145,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
   it('item 12: reviewers whose request failed after the pull request was opened are requested by the next run', async () => {
     const c = await setup()
     for (let i = 0; i < FINAL_5XX; i++)
-      api.inject({
+      apis.api.inject({
         method: 'POST',
         path: /requested_reviewers$/,
         status: 502,
@@ -173,7 +169,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
   it('item 2: a dispatch lost to a failure after the tag and the chart is sent by the next run, once', async () => {
     const c = await setup()
     for (let i = 0; i < FINAL_5XX; i++)
-      api.inject({
+      apis.api.inject({
         method: 'POST',
         path: /\/assets$/,
         status: 503,
@@ -184,24 +180,24 @@ describe('issue 18: defects found through the GitHub API features', () => {
     const first = await c.run('2026-06-06', on)
     expect(first.exitCode, explain(first, c.remote)).toBe(1)
     expect([...c.remote.tags().keys()]).toEqual(['v2.0.0'])
-    expect(api.dispatches).toEqual([])
+    expect(apis.api.dispatches).toEqual([])
 
     const second = await c.run('2026-06-06', on)
     ok(second, c.remote)
-    expect(api.dispatches.map((d) => [d.workflow, d.inputs.tag])).toEqual([['deploy.yml', 'v2.0.0']])
-    const record = api.statuses.get(REPOSITORY)!
+    expect(apis.api.dispatches.map((d) => [d.workflow, d.inputs.tag])).toEqual([['deploy.yml', 'v2.0.0']])
+    const record = apis.api.statuses.get(REPOSITORY)!
     expect(record.map((st) => [st.sha, st.context, st.state])).toEqual([
       [c.remote.tags().get('v2.0.0'), 'zero-cache-chart/dispatch', 'success'],
     ])
 
     ok(await c.run('2026-06-06', on), c.remote)
-    expect(api.dispatches, 'recorded: never sent twice').toHaveLength(1)
+    expect(apis.api.dispatches, 'recorded: never sent twice').toHaveLength(1)
   })
 
   it('item 2: a dispatch refused with a 5xx is sent again by the next run', async () => {
     const c = await setup()
     for (let i = 0; i < FINAL_5XX; i++)
-      api.inject({
+      apis.api.inject({
         method: 'POST',
         path: /\/dispatches$/,
         status: 502,
@@ -213,7 +209,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
     expect(first.exitCode).toBe(1)
     expect(visibleLog(first)).toContain('the next run sends this dispatch again')
     ok(await c.run('2026-06-06', on), c.remote)
-    expect(api.dispatches).toHaveLength(1)
+    expect(apis.api.dispatches).toHaveLength(1)
   })
 
   it('item 5: a published version tagged under an earlier tag-format is not released again when the format changes', async () => {
@@ -226,11 +222,11 @@ describe('issue 18: defects found through the GitHub API features', () => {
       {
         'charts/cache/Chart.yaml':
           'apiVersion: v2\nname: cache\nversion: 0.1.0\nappVersion: "1.6.1"\nannotations:\n  artifacthub.io/images: |\n' +
-          `    - name: cache\n      image: ${registry.host}/rocicorp/zero-2026-06-06:1.6.1\n`,
+          `    - name: cache\n      image: ${parts.registry.host}/rocicorp/zero-2026-06-06:1.6.1\n`,
         'charts/cache/templates/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n',
         'charts/zero-cache/Chart.yaml': c.remote
           .chartYaml()
-          .replace(/image: docker\.io\/rocicorp\/zero:1\.6\.1/, `image: ${registry.host}/rocicorp/zero-2026-06-06:1.6.1`),
+          .replace(/image: docker\.io\/rocicorp\/zero:1\.6\.1/, `image: ${parts.registry.host}/rocicorp/zero-2026-06-06:1.6.1`),
       },
       'feat: a second chart',
     )
@@ -243,7 +239,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
         .map((x) => x.tag)
         .sort(),
     ).toEqual(['cache-0.1.0', 'v2.0.0'])
-    expect(api.dispatches.map((d) => d.inputs.tag)).toEqual(['v2.0.0', 'cache-0.1.0'])
+    expect(apis.api.dispatches.map((d) => d.inputs.tag)).toEqual(['v2.0.0', 'cache-0.1.0'])
     const charts = JSON.parse(r.outputs.charts) as { name: string; tag: string }[]
     expect(charts.find((x) => x.name === 'zero-cache')?.tag).toBe('v2.0.0')
   })
@@ -259,7 +255,7 @@ describe('issue 18: defects found through the GitHub API features', () => {
 
   it('decided: a draft Release of the tag (not found by tag) is completed and published, not duplicated (issue 20)', async () => {
     const c = await setup()
-    api.addRelease(REPOSITORY, { tag: 'v2.0.0', draft: true })
+    apis.api.addRelease(REPOSITORY, { tag: 'v2.0.0', draft: true })
     const r = await c.run('2026-06-06', { 'github-release': 'true' })
     ok(r, c.remote)
     expect(c.releases()).toHaveLength(1)

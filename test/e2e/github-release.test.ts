@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { GitHubApiDouble } from '../support/github-api.js'
+import { describe, expect, it } from 'vitest'
+import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import type { TestRemote } from '../support/git.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
@@ -19,36 +19,24 @@ const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).ma
 const sha256 = (data: Buffer) => `sha256:${createHash('sha256').update(data).digest('hex')}`
 
 describe('github-release and dispatch-workflow', () => {
-  let registry: TestRegistry
-  let api: GitHubApiDouble
-  const remotes: TestRemote[] = []
-
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     await Promise.all(['2026-06-06', '2026-08-14'].map((d) => registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d))))
   })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
-  afterEach(async () => {
-    expect(api.violations).toEqual([])
-    await api.stop()
-  })
+  const apis = useApiDouble()
 
   async function setup(workflowInputs = INPUTS) {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    linkRemote(api, s.remote)
-    api.addWorkflow(REPOSITORY, 'deploy.yml', workflowInputs)
+    await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    linkRemote(apis.api, s.remote)
+    apis.api.addWorkflow(REPOSITORY, 'deploy.yml', workflowInputs)
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(
-        { image: `${registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', ...extra },
-        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url } },
+        { image: `${parts.registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', ...extra },
+        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url } },
       )
     /** The chart's archive as the registry holds it: the manifest's one layer. */
-    const layerDigest = async (version: string) => (await registry.manifest(s.chartRepo, version)).manifest.layers[0].digest
-    return { ...s, run, layerDigest, releases: () => api.releases.get(REPOSITORY)! }
+    const layerDigest = async (version: string) => (await parts.registry.manifest(s.chartRepo, version)).manifest.layers[0].digest
+    return { ...s, run, layerDigest, releases: () => apis.api.releases.get(REPOSITORY)! }
   }
   const ok = (r: ActionRun, remote: TestRemote) => expect(r.exitCode, explain(r, remote)).toBe(0)
 
@@ -62,14 +50,14 @@ describe('github-release and dispatch-workflow', () => {
     expect(r1).toMatchObject({ tag: 'v2.0.0', name: 'zero-cache 2.0.0', prerelease: false })
     // The first tag names the upstream change too (issue 20): the run knows what it changed.
     expect(r1.body).toContain('`appVersion` `0.26.1` → `1.6.1`')
-    expect(r1.body).toContain(`helm install zero-cache oci://${registry.host}/${c.ns}/zero-cache --version 2.0.0`)
+    expect(r1.body).toContain(`helm install zero-cache oci://${parts.registry.host}/${c.ns}/zero-cache --version 2.0.0`)
     expect(r1.body).toContain(`Manifest digest: \`${first.outputs['chart-digest']}\``)
     expect(r1.body).toContain('- chore(chart): update appVersion to 1.6.1')
     expect(r1.body).toContain('- feat: zero-cache chart')
     expect(r1.assets.map((a) => a.name)).toEqual(['zero-cache-2.0.0.tgz'])
-    // The attached file is byte for byte the chart in the registry.
+    // The attached file is byte for byte the chart in the parts.registry.
     expect(sha256(r1.assets[0].data)).toBe(await c.layerDigest('2.0.0'))
-    expect(api.dispatches).toEqual([
+    expect(apis.api.dispatches).toEqual([
       {
         workflow: 'deploy.yml',
         ref: 'main',
@@ -80,11 +68,11 @@ describe('github-release and dispatch-workflow', () => {
     expect(first.summary).toContain('GitHub Release')
 
     // Nothing new: no Release write, no dispatch.
-    const writes = api.log.filter((l) => l.method !== 'GET').length
+    const writes = apis.api.log.filter((l) => l.method !== 'GET').length
     const idle = await c.run('2026-06-06', on)
     ok(idle, c.remote)
-    expect(api.log.filter((l) => l.method !== 'GET').length).toBe(writes)
-    expect(api.dispatches).toHaveLength(1)
+    expect(apis.api.log.filter((l) => l.method !== 'GET').length).toBe(writes)
+    expect(apis.api.dispatches).toHaveLength(1)
     expect(idle.outputs['release-url']).toBe(`https://github.com/${REPOSITORY}/releases/tag/v2.0.0`)
 
     // The next release's notes start at the previous tag.
@@ -97,13 +85,13 @@ describe('github-release and dispatch-workflow', () => {
     expect(r2.body).toContain('### Changes to `charts/zero-cache` since v2.0.0')
     expect(r2.body).toContain('- chore(chart): update appVersion to 1.9.0')
     expect(r2.body).not.toContain('feat: zero-cache chart')
-    expect(api.dispatches.map((d) => d.inputs.tag)).toEqual(['v2.0.0', 'v2.0.1'])
+    expect(apis.api.dispatches.map((d) => d.inputs.tag)).toEqual(['v2.0.0', 'v2.0.1'])
   })
 
   it('a Release left half-made is completed: notes filled, the chart packaged again at the tag and attached', async () => {
     const c = await setup()
     ok(await c.run('2026-06-06'), c.remote) // released without github-release: tag v2.0.0 and chart 2.0.0
-    api.addRelease(REPOSITORY, { tag: 'v2.0.0' }) // a run that died after creating the Release
+    apis.api.addRelease(REPOSITORY, { tag: 'v2.0.0' }) // a run that died after creating the Release
     const r = await c.run('2026-06-06', { 'github-release': 'true', 'dispatch-workflow': 'deploy.yml' })
     ok(r, c.remote)
     expect(c.releases()).toHaveLength(1)
@@ -115,12 +103,12 @@ describe('github-release and dispatch-workflow', () => {
     expect(visibleLog(r)).toContain('packaged zero-cache-2.0.0.tgz at')
     // Issue 18, item 2: a released version without the record of its dispatch is dispatched, once.
     expect(
-      api.dispatches.map((d) => d.inputs.tag),
+      apis.api.dispatches.map((d) => d.inputs.tag),
       'no record of a dispatch for v2.0.0: one now',
     ).toEqual(['v2.0.0'])
     expect(r.outputs.pushed).toBe('false')
     ok(await c.run('2026-06-06', { 'github-release': 'true', 'dispatch-workflow': 'deploy.yml' }), c.remote)
-    expect(api.dispatches, 'recorded: not again').toHaveLength(1)
+    expect(apis.api.dispatches, 'recorded: not again').toHaveLength(1)
   })
 
   it('a Release missing after a crash between tag and Release is created by the next run', async () => {
@@ -141,7 +129,7 @@ describe('github-release and dispatch-workflow', () => {
     )
     expect(visibleLog(r)).toContain('would: start workflow deploy.yml on main (workflow_dispatch) for v2.0.0')
     expect(c.releases()).toEqual([])
-    expect(api.dispatches).toEqual([])
+    expect(apis.api.dispatches).toEqual([])
   })
 
   it('a workflow that does not declare the inputs: the error says which, after the release is complete', async () => {

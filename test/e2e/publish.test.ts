@@ -1,10 +1,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { GitHubApiDouble } from '../support/github-api.js'
+import { describe, expect, it } from 'vitest'
+import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import type { TestRemote } from '../support/git.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
@@ -21,34 +21,22 @@ const FINAL_5XX = 4
 const SERVER_ERROR = JSON.stringify({ message: 'Server Error' })
 
 describe('issue 20: GitHub Releases that survive immutability and a crash', () => {
-  let registry: TestRegistry
-  let api: GitHubApiDouble
-  const remotes: TestRemote[] = []
-
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     await Promise.all(['2026-06-06', '2026-08-14'].map((d) => registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d))))
   })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
-  afterEach(async () => {
-    expect(api.violations).toEqual([])
-    await api.stop()
-  })
+  const apis = useApiDouble()
 
   async function setup(immutable: boolean) {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    const api = await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
     linkRemote(api, s.remote)
-    api.setImmutableReleases(REPOSITORY, immutable)
+    apis.api.setImmutableReleases(REPOSITORY, immutable)
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(
-        { image: `${registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', 'github-release': 'true', ...extra },
-        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url }, env: { ZERO_CACHE_CHART_TIME_SCALE: '1000' } },
+        { image: `${parts.registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', 'github-release': 'true', ...extra },
+        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url }, env: { ZERO_CACHE_CHART_TIME_SCALE: '1000' } },
       )
-    return { ...s, run, releases: () => api.releases.get(REPOSITORY)! }
+    return { ...s, run, releases: () => apis.api.releases.get(REPOSITORY)! }
   }
   const ok = (r: ActionRun, remote: TestRemote) => expect(r.exitCode, explain(r, remote)).toBe(0)
   /** The Release is whole: one of the tag, published, its notes, the chart attached. */
@@ -66,7 +54,7 @@ describe('issue 20: GitHub Releases that survive immutability and a crash', () =
     ok(r, c.remote)
     whole(c.releases(), 'v2.0.0', 'zero-cache-2.0.0.tgz')
     // The order GitHub advises for immutable releases: create a draft, attach, publish.
-    const writes = api.log
+    const writes = apis.api.log
       .filter((l) => l.method !== 'GET' && /releases/.test(l.path))
       .map((l) => `${l.method} ${l.path.replace(/\d+/g, 'N')}`)
     expect(writes).toEqual([
@@ -79,7 +67,7 @@ describe('issue 20: GitHub Releases that survive immutability and a crash', () =
     expect(c.releases()[0].body).toContain('`appVersion` `0.26.1` → `1.6.1`')
     const idle = await c.run('2026-06-06')
     ok(idle, c.remote)
-    expect(api.log.filter((l) => l.method !== 'GET').length).toBe(writes.length)
+    expect(apis.api.log.filter((l) => l.method !== 'GET').length).toBe(writes.length)
   })
 
   it.each([
@@ -87,7 +75,7 @@ describe('issue 20: GitHub Releases that survive immutability and a crash', () =
     ['after the asset, before publishing', { method: 'PATCH', path: /\/releases\/\d+$/ }],
   ])('a run that fails %s leaves a draft the next run completes: one Release, immutable on', async (_, where) => {
     const c = await setup(true)
-    for (let i = 0; i < FINAL_5XX; i++) api.inject({ ...where, status: 500, body: SERVER_ERROR, contentType: 'application/json' })
+    for (let i = 0; i < FINAL_5XX; i++) apis.api.inject({ ...where, status: 500, body: SERVER_ERROR, contentType: 'application/json' })
     const first = await c.run('2026-06-06')
     expect(first.exitCode, explain(first, c.remote)).toBe(1)
     expect(c.releases()).toHaveLength(1)
@@ -105,13 +93,13 @@ describe('issue 20: GitHub Releases that survive immutability and a crash', () =
   it('a published immutable Release without the chart (an older run) is reported, not failed on every run', async () => {
     const c = await setup(true)
     ok(await c.run('2026-06-06', { 'github-release': 'false' }), c.remote)
-    api.addRelease(REPOSITORY, { tag: 'v2.0.0', body: 'made by hand' })
+    apis.api.addRelease(REPOSITORY, { tag: 'v2.0.0', body: 'made by hand' })
     const r = await c.run('2026-06-06')
     ok(r, c.remote)
     expect(visibleLog(r)).toMatch(/::warning::the GitHub Release of v2\.0\.0 .* is published and immutable without zero-cache-2\.0\.0\.tgz/)
     expect(c.releases()[0].assets).toEqual([])
     // Not immutable: the chart is attached.
-    api.setImmutableReleases(REPOSITORY, false)
+    apis.api.setImmutableReleases(REPOSITORY, false)
     ok(await c.run('2026-06-06'), c.remote)
     expect(c.releases()[0].assets.map((a) => a.name)).toEqual(['zero-cache-2.0.0.tgz'])
   })
@@ -132,19 +120,12 @@ describe('issue 20: GitHub Releases that survive immutability and a crash', () =
 })
 
 describe('issue 20: an error that escapes the run', () => {
-  let registry: TestRegistry
-  const remotes: TestRemote[] = []
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     await registry.seedTags('rocicorp/zero', tagsUntil('2026-06-06'))
-  })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
   })
 
   it('is one ::error:: line with the stack mapped to src/, never a line of the minified bundle', async () => {
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
     // GITHUB_OUTPUT in a directory that does not exist: writing the outputs throws after the run.
     const r = await s.run({ 'dry-run': 'true' }, { env: { GITHUB_OUTPUT: '/nonexistent/zcc/output' } })
     expect(r.exitCode).toBe(1)
@@ -158,19 +139,11 @@ describe('issue 20: an error that escapes the run', () => {
 })
 
 describe('issue 20: check-public, an anonymous read of the published chart', () => {
-  let upstream: TestRegistry
-  let locked: TestRegistry
-  const remotes: TestRemote[] = []
-  beforeAll(async () => {
-    // The upstream image on a public registry; the chart registry needs credentials for every
-    // request, pulls included (htpasswd): a private package, as ghcr.io makes a chart's first push.
-    ;[upstream, locked] = await Promise.all([startRegistry(), startRegistry({ htpasswd: true })])
-    await upstream.seedTags('rocicorp/zero', tagsUntil('2026-06-06'))
-  })
-  afterAll(async () => {
-    await Promise.all([upstream?.stop(), locked?.stop()])
-    for (const r of remotes) r.cleanup()
-  })
+  // The upstream image on a public registry; the chart registry needs credentials for every
+  // request, pulls included (htpasswd): a private package, as ghcr.io makes a chart's first push.
+  const pub = useRegistry((registry) => registry.seedTags('rocicorp/zero', tagsUntil('2026-06-06')))
+  const priv = useRegistry(undefined, { htpasswd: true })
+  const apis = useApiDouble()
 
   /** An event payload as the runner writes it to GITHUB_EVENT_PATH. */
   const payload = (isPrivate: boolean) => {
@@ -181,22 +154,21 @@ describe('issue 20: check-public, an anonymous read of the published chart', () 
     )
     return file
   }
-  let api: GitHubApiDouble | undefined
-  afterEach(async () => {
-    expect(api?.violations ?? []).toEqual([])
-    await api?.stop()
-  })
   /** The chart on `chartRegistry`, treated as GitHub's (github-packages: true: the package link, and prune through the API double). */
   const setup = async (chartRegistry: TestRegistry) => {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(chartRegistry.host, { version: '1.4.2', appVersion: '0.26.1' }, { image: `${upstream.host}/rocicorp/zero`, remotes })
+    const api = await apis.start()
+    const s = scenario(
+      chartRegistry.host,
+      { version: '1.4.2', appVersion: '0.26.1' },
+      { image: `${pub.registry.host}/rocicorp/zero`, remotes: pub.remotes },
+    )
     // The package as GitHub lists it (prune reads it); a user's, so its settings are under /users/.
     api.addPackage('acme', 'User', `${s.ns.split('/').slice(1).join('/')}/zero-cache`, [])
     const run = (extra: Record<string, string>, isPrivate = false) =>
       s.run(
         { 'github-packages': 'true', 'github-token': 'ghs_double', ...extra },
         {
-          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api!.url },
+          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url },
           env: { GITHUB_EVENT_PATH: payload(isPrivate), ZERO_CACHE_CHART_TIME_SCALE: '1000' },
         },
       )
@@ -204,7 +176,7 @@ describe('issue 20: check-public, an anonymous read of the published chart', () 
   }
 
   it('auto, public repository: a chart nobody can pull is a warning saying where to change its visibility, on every run', async () => {
-    const s = await setup(locked)
+    const s = await setup(priv.registry)
     const r = await s.run({})
     expect(r.exitCode, explain(r, s.remote)).toBe(0)
     expect(r.outputs.pushed).toBe('true')
@@ -214,7 +186,7 @@ describe('issue 20: check-public, an anonymous read of the published chart', () 
       .find((l) => l.startsWith('::warning::') && l.includes('cannot be pulled anonymously'))
       // The runner decodes a workflow command's %25 to %.
       ?.replace(/%25/g, '%')
-    expect(warning).toContain(`oci://${locked.host}/${s.ns}/zero-cache:2.0.0 cannot be pulled anonymously (HTTP 401)`)
+    expect(warning).toContain(`oci://${priv.registry.host}/${s.ns}/zero-cache:2.0.0 cannot be pulled anonymously (HTTP 401)`)
     expect(warning).toContain(`https://github.com/users/acme/packages/container/${pkg}/settings`)
     expect(warning).toContain('"Change visibility"')
     expect(warning).toContain('"Manage Actions access"')
@@ -226,7 +198,7 @@ describe('issue 20: check-public, an anonymous read of the published chart', () 
   })
 
   it('true fails the step once the release is complete; false and a private repository (auto) do not check', async () => {
-    const s = await setup(locked)
+    const s = await setup(priv.registry)
     const strict = await s.run({ 'check-public': 'true' })
     expect(strict.exitCode).toBe(1)
     expect(visibleLog(strict)).toMatch(/::error::.*cannot be pulled anonymously.*The release itself is complete/)
@@ -242,10 +214,10 @@ describe('issue 20: check-public, an anonymous read of the published chart', () 
   })
 
   it('a chart anyone can pull passes, with the token registry’s anonymous token flow', async () => {
-    const s = await setup(upstream)
+    const s = await setup(pub.registry)
     const r = await s.run({ 'check-public': 'true' })
     expect(r.exitCode, explain(r, s.remote)).toBe(0)
-    expect(r.log).toContain(`oci://${upstream.host}/${s.ns}/zero-cache:2.0.0 can be pulled anonymously`)
-    expect(upstream.tokenRequests.anonymous).toBeGreaterThan(0)
+    expect(r.log).toContain(`oci://${pub.registry.host}/${s.ns}/zero-cache:2.0.0 can be pulled anonymously`)
+    expect(pub.registry.tokenRequests.anonymous).toBeGreaterThan(0)
   })
 })

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
+import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import { parse } from 'yaml'
-import { GitHubApiDouble } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
@@ -18,12 +18,7 @@ const history = releaseHistory()
 const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).map((h) => h.tag), ...NOISE_TAGS]
 
 describe('commit-mode pull-request', () => {
-  let registry: TestRegistry
-  let api: GitHubApiDouble
-  const remotes: TestRemote[] = []
-
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     // The image names its source repository, as rocicorp/zero's images do (org.opencontainers.image.source).
     await Promise.all(
       ['2026-06-06', '2026-08-14'].map((d) =>
@@ -31,29 +26,22 @@ describe('commit-mode pull-request', () => {
       ),
     )
   })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
-  afterEach(async () => {
-    expect(api.violations).toEqual([])
-    await api.stop()
-  })
+  const apis = useApiDouble()
 
   /** A fresh remote with the chart at 1.4.2 / 0.26.1, linked to a fresh API double as acme/zero-cache-chart. */
   async function setup() {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
-    const rev = linkRemote(api, s.remote)
+    await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    const rev = linkRemote(apis.api, s.remote)
     const tip = (branch: string) => rev(`refs/heads/${branch}`)
     const run = (date: string, extra: Record<string, string> = {}) =>
       s.run(
-        { image: `${registry.host}/rocicorp/zero-${date}`, 'commit-mode': 'pull-request', 'github-token': 'ghs_double', ...extra },
-        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url } },
+        { image: `${parts.registry.host}/rocicorp/zero-${date}`, 'commit-mode': 'pull-request', 'github-token': 'ghs_double', ...extra },
+        { context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url } },
       )
     const chartAt = (ref: string) =>
       parse(s.remote.git(['show', `${ref}:charts/zero-cache/Chart.yaml`], s.remote.dir)) as { version: string; appVersion: string }
-    return { ...s, run, tip, chartAt, pulls: () => api.pulls.get(REPOSITORY)! }
+    return { ...s, run, tip, chartAt, pulls: () => apis.api.pulls.get(REPOSITORY)! }
   }
 
   const ok = (r: ActionRun, remote: TestRemote) => expect(r.exitCode, explain(r, remote)).toBe(0)
@@ -95,11 +83,11 @@ describe('commit-mode pull-request', () => {
     })
     // The chart on main (1.4.2) had no tag and no published chart: this run released it, as any run would.
     expect([...c.remote.tags().keys()]).toEqual(['v1.4.2'])
-    expect(await registry.listTags(c.chartRepo)).toEqual(['1.4.2'])
+    expect(await parts.registry.listTags(c.chartRepo)).toEqual(['1.4.2'])
     expect(first.summary).toContain('opened by this run')
 
     // 2. Nothing new upstream: the branch is not pushed again and the pull request is not edited.
-    const writes = () => api.log.filter((l) => l.method !== 'GET').length
+    const writes = () => apis.api.log.filter((l) => l.method !== 'GET').length
     const writesBefore = writes()
     const second = await c.run('2026-06-06', { 'pull-request-labels': 'dependencies, helm' })
     ok(second, c.remote)
@@ -123,11 +111,11 @@ describe('commit-mode pull-request', () => {
 
     // 4. Merged (fast-forward, as GitHub's rebase merge of one commit): the next run tags and publishes 2.0.0.
     c.remote.git(['update-ref', 'refs/heads/main', head3], c.remote.dir)
-    api.mergePullRequest(REPOSITORY, 1)
+    apis.api.mergePullRequest(REPOSITORY, 1)
     const fourth = await c.run('2026-08-14')
     ok(fourth, c.remote)
     expect(c.remote.tags().get('v2.0.0')).toBe(head3)
-    expect((await registry.listTags(c.chartRepo)).sort()).toEqual(['1.4.2', '2.0.0'])
+    expect((await parts.registry.listTags(c.chartRepo)).sort()).toEqual(['1.4.2', '2.0.0'])
     expect(c.pulls(), 'no new pull request after the merge').toHaveLength(1)
     expect(fourth.outputs).toMatchObject({ updated: 'false', 'chart-version': '2.0.0', pushed: 'true', 'pull-request-number': '' })
 
@@ -141,7 +129,7 @@ describe('commit-mode pull-request', () => {
   it('a pull request closed without merging is not reopened until upstream has a newer version', async () => {
     const c = await setup()
     ok(await c.run('2026-06-06'), c.remote)
-    api.closePullRequest(REPOSITORY, 1)
+    apis.api.closePullRequest(REPOSITORY, 1)
     // Same upstream: held, with a notice; nothing opened, nothing pushed.
     const tip = c.tip(BRANCH)
     const held = await c.run('2026-06-06')
@@ -166,21 +154,21 @@ describe('commit-mode pull-request', () => {
     expect(visibleLog(r)).toContain(`would: push the update to ${BRANCH} and open a pull request into main`)
     expect(c.tip(BRANCH)).toBeUndefined()
     expect(c.pulls()).toHaveLength(0)
-    expect(api.log.filter((l) => l.method !== 'GET')).toEqual([])
+    expect(apis.api.log.filter((l) => l.method !== 'GET')).toEqual([])
     expect([...c.remote.tags().keys()]).toEqual([])
-    expect(await registry.listTags(c.chartRepo)).toEqual([])
+    expect(await parts.registry.listTags(c.chartRepo)).toEqual([])
     expect(r.outputs).toMatchObject({ updated: 'true', 'pull-request-number': '' })
   })
 
   it('a repository that does not let workflows open pull requests: the error names the setting; the next run opens it', async () => {
     const c = await setup()
-    api.refuseWorkflowPullRequests = true
+    apis.api.refuseWorkflowPullRequests = true
     const refused = await c.run('2026-06-06')
     expect(refused.exitCode, explain(refused, c.remote)).toBe(1)
     expect(visibleLog(refused)).toContain('Allow GitHub Actions to create and approve pull requests')
     const pushed = c.tip(BRANCH)
     expect(pushed).toBeDefined()
-    api.refuseWorkflowPullRequests = false
+    apis.api.refuseWorkflowPullRequests = false
     const next = await c.run('2026-06-06')
     ok(next, c.remote)
     expect(c.tip(BRANCH), 'the branch already held the update').toBe(pushed)

@@ -2,12 +2,11 @@ import { createHash } from 'node:crypto'
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { GitHubApiDouble } from '../support/github-api.js'
-import type { TestRemote } from '../support/git.js'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import { serveGit } from '../support/git-http.js'
 import { startProxy, type FaultProxy } from '../support/proxy.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, type TestRegistry } from '../support/registry.js'
+import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 
 /**
@@ -23,21 +22,15 @@ const tags = [...history.filter((h) => h.date <= '2026-06-06').map((h) => h.tag)
 const FAILING = 'for i in $(seq 1 80); do echo "verify line $i"; done\nexit 3'
 
 describe('issue 20: verify-command', () => {
-  let registry: TestRegistry
+  const parts = useRegistry((registry) => registry.seedTags('rocicorp/zero', tags))
+  // In front of the registry and its token service: every registry write is seen.
   let proxy: FaultProxy
-  const remotes: TestRemote[] = []
   beforeAll(async () => {
-    registry = await startRegistry()
-    proxy = await startProxy({ target: registry.host, token: registry.realm })
-    await registry.seedTags('rocicorp/zero', tags)
+    proxy = await startProxy({ target: parts.registry.host, token: parts.registry.realm })
   })
-  afterAll(async () => {
-    await proxy?.stop()
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
+  afterAll(() => proxy?.stop())
 
-  const setup = () => scenario(proxy.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+  const setup = () => scenario(proxy.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
   const registryWrites = () => proxy.exchanges.filter((e) => e.to === 'registry' && !['GET', 'HEAD'].includes(e.method))
   const out = () => mkdtempSync(join(tmpdir(), 'zcc-verify-'))
 
@@ -58,7 +51,7 @@ describe('issue 20: verify-command', () => {
     expect(registryWrites()).toEqual([])
     expect(s.remote.log()).toHaveLength(1)
     expect([...s.remote.tags().keys()]).toEqual([])
-    expect(await registry.listTags(s.chartRepo)).toEqual([])
+    expect(await parts.registry.listTags(s.chartRepo)).toEqual([])
     // The output was streamed in a log group; the summary holds the last 50 lines.
     expect(r.stdout).toMatch(/::group::Verify: zero-cache 2\.0\.0 \(appVersion 1\.6\.1\)[\s\S]*verify line 1\n[\s\S]*verify line 80\n/)
     expect(r.summary).toContain('Verification: failed')
@@ -114,7 +107,7 @@ describe('issue 20: verify-command', () => {
         readdirSync(dir).find((f) => f.endsWith('.tgz'))!,
       ),
     )
-    const layer = (await registry.manifest(s.chartRepo, '2.0.0')).manifest.layers[0].digest
+    const layer = (await parts.registry.manifest(s.chartRepo, '2.0.0')).manifest.layers[0].digest
     expect(`sha256:${createHash('sha256').update(verified).digest('hex')}`).toBe(layer)
   })
 
@@ -164,44 +157,33 @@ describe('issue 20: verify-command', () => {
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toContain('::error::1 of 2 charts failed: alpha (charts/alpha)')
     expect([...s.remote.tags().keys()]).toEqual(['beta-0.1.1'])
-    expect(await registry.listTags(`${s.ns}/alpha`)).toEqual([])
-    expect(await registry.listTags(`${s.ns}/beta`)).toEqual(['0.1.1'])
+    expect(await parts.registry.listTags(`${s.ns}/alpha`)).toEqual([])
+    expect(await parts.registry.listTags(`${s.ns}/beta`)).toEqual(['0.1.1'])
   })
 })
 
 describe('issue 20: verify-command in pull-request mode', () => {
-  let registry: TestRegistry
-  let api: GitHubApiDouble
-  const remotes: TestRemote[] = []
-  beforeAll(async () => {
-    registry = await startRegistry()
+  const parts = useRegistry(async (registry) => {
     await registry.seedTags('rocicorp/zero', tags)
   })
-  afterAll(async () => {
-    await registry?.stop()
-    for (const r of remotes) r.cleanup()
-  })
-  afterEach(async () => {
-    expect(api.violations).toEqual([])
-    await api.stop()
-  })
+  const apis = useApiDouble()
 
   async function setup() {
-    api = await new GitHubApiDouble({ timeScale: 1000 }).start()
-    const s = scenario(registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes })
+    const api = await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
     linkRemote(api, s.remote)
     const run = (extra: Record<string, string>) =>
       s.run(
         { 'commit-mode': 'pull-request', 'github-token': 'ghs_double', ...extra },
         {
-          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url },
+          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url },
           env: { ZERO_CACHE_CHART_TIME_SCALE: '1000', GITHUB_RUN_ID: '4242', GITHUB_SERVER_URL: 'https://github.com' },
         },
       )
     const head = () => s.remote.git(['rev-parse', 'refs/heads/chart-update/zero-cache'], s.remote.dir).trim()
     const statuses = (sha: string) =>
-      (api.statuses.get(REPOSITORY) ?? []).filter((st) => st.sha === sha && st.context === 'zero-cache-chart/verify')
-    return { ...s, run, head, statuses, pulls: () => api.pulls.get(REPOSITORY)! }
+      (apis.api.statuses.get(REPOSITORY) ?? []).filter((st) => st.sha === sha && st.context === 'zero-cache-chart/verify')
+    return { ...s, run, head, statuses, pulls: () => apis.api.pulls.get(REPOSITORY)! }
   }
 
   it('the result is the head commit’s status and a section of the body; a re-run on the same head does not verify again', async () => {
