@@ -79,6 +79,11 @@ export interface Inputs {
    * host), and nothing for any other registry (a token is only ever sent to the host it is for).
    */
   registryCredentials?: Credentials
+  /**
+   * Credentials for the upstream image's registry (`upstream-username`/`upstream-password`), sent
+   * only to it (its token realm, or Basic); undefined when `upstream-password` is empty (anonymous).
+   */
+  upstreamCredentials?: Credentials
   githubToken: string
   githubApiUrl: string
   maxAgeDays: number
@@ -221,6 +226,22 @@ function registryCredentials(ociRepo: OciRepository, username: string, password:
   return undefined
 }
 
+/**
+ * The upstream registry's credentials: `upstream-password` (a Docker Hub access token, a
+ * `GITHUB_TOKEN` for a private ghcr.io image …) with `upstream-username`, required with it.
+ *
+ * @throws InputError when a password is given without a user name.
+ */
+function upstreamCredentials(password: string): Credentials | undefined {
+  const username = input('upstream-username')
+  if (!password) {
+    if (username) throw new InputError('upstream-password', `empty, but upstream-username is '${username}': set both, or neither`)
+    return undefined
+  }
+  if (!username) throw new InputError('upstream-username', 'required with upstream-password (e.g. your Docker Hub user name)')
+  return { username, password }
+}
+
 function timeScale(): number {
   const n = Number(process.env[TIME_SCALE_ENV] ?? '1')
   return Number.isFinite(n) && n > 0 ? n : 1
@@ -309,6 +330,8 @@ export function readInputs(): Inputs {
   const registryPassword = core.getInput('registry-password')
   const githubToken = core.getInput('github-token')
   if (registryPassword) core.setSecret(registryPassword)
+  const upstreamPassword = core.getInput('upstream-password')
+  if (upstreamPassword) core.setSecret(upstreamPassword)
   if (githubToken) core.setSecret(githubToken)
 
   const mode = oneOf<Mode>('mode', ['pipeline', 'prune', 'cleanup-all'], 'pipeline')
@@ -358,6 +381,7 @@ export function readInputs(): Inputs {
     plainHttp: bool('plain-http'),
     lint: lintMode(),
     registryCredentials: registryCredentials(ociRepo, username, registryPassword, githubToken),
+    upstreamCredentials: upstreamCredentials(upstreamPassword),
     githubToken,
     githubApiUrl: (input('github-api-url') || process.env.GITHUB_API_URL || 'https://api.github.com').replace(/\/+$/, ''),
     maxAgeDays,

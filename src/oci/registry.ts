@@ -31,6 +31,8 @@ export interface RegistryClientOptions {
   plainHttp?: boolean
   /** Credentials for the token realm (Bearer) or the registry itself (Basic). */
   credentials?: Credentials
+  /** The inputs the credentials come from, for errors (default `registry-username/registry-password`). */
+  credentialsInput?: string
   /** Retries for 429/5xx and network errors (default 4). */
   maxRetries?: number
   /** First retry delay in ms (default 500; doubles each time, capped at 30 s). */
@@ -194,6 +196,11 @@ export class RegistryClient {
   ) {
     this.base = `${options.plainHttp ? 'http' : 'https'}://${ref.apiHost}`
     this.dispatcher = dispatcherFor(options.maxRetries ?? 4, options.minRetryDelayMs ?? 500, options.timeScale ?? 1)
+  }
+
+  /** Which inputs the client's credentials come from, for errors. */
+  private get credentialsInput(): string {
+    return this.options.credentialsInput ?? 'registry-username/registry-password'
   }
 
   private get name(): string {
@@ -506,7 +513,7 @@ export class RegistryClient {
       throw new RegistryError(
         `${this.name}: the token service ${realm.host} refused ` +
           `${creds ? `the credentials of '${creds.username}'` : 'an anonymous token'} (HTTP ${res.status})` +
-          (creds ? '; check registry-username/registry-password' : '; the repository may be private: set credentials'),
+          (creds ? `; check ${this.credentialsInput}` : `; the repository may be private: set ${this.credentialsInput}`),
         res.status,
       )
     }
@@ -562,9 +569,17 @@ export class RegistryClient {
     const what = `could not ${action} ${this.name}: HTTP ${res.status}${suffix}`
     switch (res.status) {
       case 401:
-        return new RegistryError(`${what}. The repository may not exist, or it is private and needs credentials that can read it`, 401)
+        return new RegistryError(
+          this.options.credentials
+            ? `${what}. The registry refused the credentials of '${this.options.credentials.username}' (${this.credentialsInput})`
+            : `${what}. The repository may not exist, or it is private and needs credentials that can read it (${this.credentialsInput})`,
+          401,
+        )
       case 403:
-        return new RegistryError(`${what}. The credentials lack permission for this repository`, 403)
+        return new RegistryError(
+          `${what}. ${this.options.credentials ? `The credentials of '${this.options.credentials.username}' (${this.credentialsInput})` : 'Anonymous callers'} lack permission for this repository`,
+          403,
+        )
       case 404:
         return new RegistryError(
           `${what}. No such repository: check the name (Docker Hub images without a namespace are 'library/<name>')`,

@@ -127,7 +127,13 @@ export function upstreamListing(
   const key = `${image.registry}/${image.repository} ${inputs.plainHttp}`
   let listing = runtime.listings.get(key)
   if (!listing) {
-    const client = new RegistryClient(image, { plainHttp: inputs.plainHttp, timeScale: inputs.timeScale })
+    // upstream-username/upstream-password go to the upstream registry (its token realm or Basic), never elsewhere.
+    const client = new RegistryClient(image, {
+      plainHttp: inputs.plainHttp,
+      timeScale: inputs.timeScale,
+      credentials: inputs.upstreamCredentials,
+      credentialsInput: 'upstream-username/upstream-password',
+    })
     listing = { client, tags: client.listTags() }
     runtime.listings.set(key, listing)
   }

@@ -82,10 +82,20 @@ async function waitFor(url: string, timeoutMs = 15_000): Promise<void> {
 }
 
 /** Starts a registry (with token auth unless `auth: false`). Stop it with `stop()`. */
-export async function startRegistry(options: { auth?: boolean; htpasswd?: boolean } = {}): Promise<TestRegistry> {
+export async function startRegistry(
+  options: {
+    auth?: boolean
+    /** Basic auth for every request, pulls included, with these credentials (default REGISTRY_USER/REGISTRY_PASSWORD). */
+    htpasswd?: boolean | { username: string; password: string }
+    /** Token auth only: whether anonymous callers get `pull` (default true: a public registry). */
+    anonymousPull?: boolean
+  } = {},
+): Promise<TestRegistry> {
   // htpasswd: Basic authentication for every request, pulls included (distribution's `auth.htpasswd`,
   // bcrypt entries only): a registry that nobody reads anonymously, as a private ghcr.io package is.
   const htpasswd = options.htpasswd ?? false
+  const basicUser = typeof htpasswd === 'object' ? htpasswd : { username: REGISTRY_USER, password: REGISTRY_PASSWORD }
+  const anonymousPull = options.anonymousPull ?? true
   const auth = !htpasswd && (options.auth ?? true)
   const dir = mkdtempSync(join(tmpdir(), 'zcc-registry-'))
   const port = await freePort()
@@ -162,7 +172,7 @@ export async function startRegistry(options: { auth?: boolean; htpasswd?: boolea
           const actions = middle.pop() ?? ''
           const name = middle.join(':')
           const wanted = actions.split(',').filter(Boolean)
-          const granted = authenticated && !readonly ? wanted : wanted.filter((a) => a === 'pull')
+          const granted = authenticated && !readonly ? wanted : authenticated || anonymousPull ? wanted.filter((a) => a === 'pull') : []
           return type === 'repository' && granted.length ? [{ type, name, actions: granted }] : []
         })
         const token = makeToken(access, authenticated ? (user ?? REGISTRY_USER) : '')
@@ -209,7 +219,7 @@ export async function startRegistry(options: { auth?: boolean; htpasswd?: boolea
       : []),
     ...(htpasswd ? ['auth:', '  htpasswd:', '    realm: zcc-basic-realm', `    path: ${join(dir, 'htpasswd')}`] : []),
   ].join('\n')
-  if (htpasswd) writeFileSync(join(dir, 'htpasswd'), `${REGISTRY_USER}:${bcrypt.hashSync(REGISTRY_PASSWORD, 10)}\n`)
+  if (htpasswd) writeFileSync(join(dir, 'htpasswd'), `${basicUser.username}:${bcrypt.hashSync(basicUser.password, 10)}\n`)
   writeFileSync(join(dir, 'config.yml'), config)
   const child: ChildProcess = spawn('docker-registry', ['serve', join(dir, 'config.yml')], { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
@@ -221,7 +231,7 @@ export async function startRegistry(options: { auth?: boolean; htpasswd?: boolea
 
   const adminToken = (repository: string) =>
     auth ? makeToken([{ type: 'repository', name: repository, actions: ['pull', 'push', 'delete'] }], REGISTRY_USER) : ''
-  const basic = `Basic ${Buffer.from(`${REGISTRY_USER}:${REGISTRY_PASSWORD}`).toString('base64')}`
+  const basic = `Basic ${Buffer.from(`${basicUser.username}:${basicUser.password}`).toString('base64')}`
   const headers = (repository: string, extra: Record<string, string> = {}) => ({
     ...(auth ? { Authorization: `Bearer ${adminToken(repository)}` } : htpasswd ? { Authorization: basic } : {}),
     ...extra,
