@@ -11,7 +11,7 @@ import {
   type RepositoryReference,
 } from './oci/reference.js'
 import type { Credentials } from './oci/registry.js'
-import { checkRange, type BumpKind } from './versions.js'
+import { checkRange, compileTagPattern, type BumpKind } from './versions.js'
 import { unknownPlaceholders } from './release/plan.js'
 
 /** Values of the `lint` input, `true` read as `default`. */
@@ -45,6 +45,8 @@ export interface Inputs {
   tagFormatSet: boolean
   includePrereleases: boolean
   versionRange: string
+  /** `tag-pattern`: a regular expression with a named group `version`; strict semver tags when undefined. */
+  tagPattern?: RegExp
   bump: BumpKind
   tagFormat: string
   commitMessage: string
@@ -279,6 +281,15 @@ function maxAgeDaysInput(): number {
   return maxAgeDays
 }
 
+/** `tag-pattern`, compiled; undefined when empty. @throws InputError when it does not compile or has no `version` group. */
+function tagPatternInput(): RegExp | undefined {
+  const raw = core.getInput('tag-pattern').trim()
+  if (!raw) return undefined
+  const compiled = compileTagPattern(raw)
+  if (typeof compiled === 'string') throw new InputError('tag-pattern', compiled)
+  return compiled
+}
+
 /** `verify-timeout-minutes`: more than 0, at most 360 (a GitHub-hosted job's limit), fractions allowed. */
 function verifyTimeoutInput(): number {
   const raw = input('verify-timeout-minutes') || '30'
@@ -366,6 +377,7 @@ export function readInputs(): Inputs {
     chartDir: isAbsolute(chartPath) ? chartPath : resolve(workspace, chartPath),
     includePrereleases: bool('include-prereleases'),
     versionRange,
+    tagPattern: tagPatternInput(),
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
     tagFormat: template('tag-format', 'v{version}', ['version']),
     commitMessage: template('commit-message', DEFAULT_COMMIT_MESSAGE),

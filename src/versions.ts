@@ -29,12 +29,51 @@ export function parseVersionTag(tag: string): VersionTag | undefined {
   return version ? { tag, version } : undefined
 }
 
+/** A captured version: 1 to 3 numeric parts (`16`, `16.4`, `1.2.3`), an optional `v` and prerelease. */
+const CAPTURED = new RegExp(`^v?${NUMBER}(?:\\.${NUMBER})?(?:\\.${NUMBER})?(?:-(${PRERELEASE_ID}(?:\\.${PRERELEASE_ID})*))?$`)
+
+/**
+ * Parses a tag with a `tag-pattern`: the pattern's named group `version` is the version, with
+ * missing parts as zero (`16.4` compares as `16.4.0`, `16` as `16.0.0`); the tag itself, exactly as
+ * listed, is what `appVersion` becomes. Returns undefined when the pattern does not match, or the
+ * captured text is not a version.
+ */
+export function parseTagWithPattern(tag: string, pattern: RegExp): VersionTag | undefined {
+  const captured = pattern.exec(tag)?.groups?.version
+  const m = captured === undefined ? null : CAPTURED.exec(captured)
+  if (!m) return undefined
+  const version = semver.parse(`${m[1]}.${m[2] ?? '0'}.${m[3] ?? '0'}${m[4] ? `-${m[4]}` : ''}`)
+  return version ? { tag, version } : undefined
+}
+
+/**
+ * Compiles a `tag-pattern` (a JavaScript regular expression with a named group `version`).
+ *
+ * @returns the pattern, or an error message saying why it cannot be used.
+ */
+export function compileTagPattern(source: string): RegExp | string {
+  let pattern: RegExp
+  try {
+    pattern = new RegExp(source)
+  } catch (error) {
+    return `'${source}' is not a valid regular expression: ${(error as Error).message}`
+  }
+  // Every named group is a key of `groups` on any match, matched or not: an empty alternative matches ''.
+  const groups = new RegExp(`(?:${source})|`).exec('')?.groups
+  if (!groups || !('version' in groups)) {
+    return `'${source}' has no named group 'version' (e.g. ^(?<version>\\d+\\.\\d+\\.\\d+)-alpine$)`
+  }
+  return pattern
+}
+
 /** The policy that decides which upstream versions are candidates. */
 export interface SelectionPolicy {
   /** Consider prerelease versions such as `1.10.0-canary.3`. */
   includePrereleases: boolean
   /** A semver range candidates must satisfy (`*` for any). */
   range: string
+  /** `tag-pattern`: which tags are versions, and where the version is in them; strict semver tags when undefined. */
+  pattern?: RegExp
 }
 
 /** What {@link selectVersion} found, for the log and the job summary. */
@@ -57,6 +96,7 @@ export interface Selection {
 export function selectVersion(tags: readonly string[], policy: SelectionPolicy): Selection {
   // Parsed once for every tag (semver.satisfies would parse the range string per call).
   const range = new semver.Range(policy.range, { includePrerelease: policy.includePrereleases })
+  if (policy.pattern) return selectWithPattern(tags, policy, policy.pattern, range)
   let selected: VersionTag | undefined
   let semverCount = 0
   let allowed = 0
@@ -82,6 +122,28 @@ export function selectVersion(tags: readonly string[], policy: SelectionPolicy):
     if (order > 0 || (order === 0 && selected.tag.startsWith('v') && !parsed.tag.startsWith('v'))) selected = parsed
   }
   return { selected, total: tags.length, semver: semverCount, allowed }
+}
+
+/**
+ * {@link selectVersion} with a `tag-pattern`: the tags the pattern matches, compared by their
+ * captured version. Of two tags with the same version (`16.4-alpine` and `16.4.0-alpine`), the
+ * shorter, then the lexically first, wins, so the choice does not depend on listing order.
+ */
+function selectWithPattern(tags: readonly string[], policy: SelectionPolicy, pattern: RegExp, range: semver.Range): Selection {
+  let selected: VersionTag | undefined
+  let matched = 0
+  let allowed = 0
+  for (const tag of tags) {
+    const parsed = parseTagWithPattern(tag, pattern)
+    if (!parsed) continue
+    matched++
+    if (!isAllowed(parsed.version, policy, range)) continue
+    allowed++
+    const order = selected ? semver.compare(parsed.version, selected.version) : 1
+    const tie = order === 0 && (tag.length < selected!.tag.length || (tag.length === selected!.tag.length && tag < selected!.tag))
+    if (order > 0 || tie) selected = parsed
+  }
+  return { selected, total: tags.length, semver: matched, allowed }
 }
 
 /** The longest version string `semver.parse` accepts (semver's internal/constants.js, MAX_LENGTH). */

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { isScalar, parseDocument, Scalar, type Document } from 'yaml'
 import semver from 'semver'
 import { ChartError } from '../errors.js'
+import { parseTagWithPattern } from '../versions.js'
 
 /**
  * Chart.yaml (Helm chart API v2, "The Chart.yaml File") read and edited with the `yaml` Document
@@ -33,7 +34,7 @@ export async function readChart(chartDir: string): Promise<ChartMetadata> {
         : `cannot read ${file}: ${(error as Error).message}`,
     )
   }
-  return parseChart(text, file)
+  return parseChart(text, file, { anyAppVersion: true })
 }
 
 function load(text: string, file: string): Document.Parsed {
@@ -91,13 +92,21 @@ function describeForm(node: Scalar, text: string): string {
   return `${node.type === Scalar.BLOCK_FOLDED ? 'a folded' : 'a literal'} block scalar ('${header}')`
 }
 
+/** How {@link parseChart} checks `appVersion`. */
+export interface AppVersionRule {
+  /** `tag-pattern`: appVersion is a tag this pattern matches, with a version in its `version` group. */
+  tagPattern?: RegExp
+  /** Any string: for readers that only need the name or `version` (prune, chart names, the image entry). */
+  anyAppVersion?: boolean
+}
+
 /**
  * Parses Chart.yaml text.
  *
  * @throws ChartError when the YAML is invalid, `name`, `version` or `appVersion` is missing, or
  *   `version`/`appVersion` is not SemVer 2 (a leading `v` is allowed in `appVersion`, as image tags often carry it).
  */
-export function parseChart(text: string, file = 'Chart.yaml'): ChartMetadata {
+export function parseChart(text: string, file = 'Chart.yaml', options: AppVersionRule = {}): ChartMetadata {
   const doc = load(text, file)
   const name = stringField(doc, text, 'name', file, true)!
   const version = stringField(doc, text, 'version', file, true)!
@@ -107,6 +116,16 @@ export function parseChart(text: string, file = 'Chart.yaml'): ChartMetadata {
   }
   if (appVersion === undefined) {
     throw new ChartError(`${file} has no 'appVersion': set it to the upstream image tag the chart deploys (e.g. appVersion: "0.25.1")`)
+  }
+  if (options.anyAppVersion) return { name, version, appVersion }
+  if (options.tagPattern) {
+    if (!parseTagWithPattern(appVersion, options.tagPattern)) {
+      throw new ChartError(
+        `${file}: appVersion '${appVersion}' does not match tag-pattern '${options.tagPattern.source}' with a version in its ` +
+          `'version' group, so it cannot be compared with upstream tags; set it to the image tag the chart deploys`,
+      )
+    }
+    return { name, version, appVersion }
   }
   if (!semver.valid(appVersion.replace(/^v/, '')) || /^[=v]{2}|^=/.test(appVersion)) {
     throw new ChartError(
@@ -188,7 +207,7 @@ export function setChartVersions(text: string, update: { version: string; appVer
   // The edit, not the user's file, is at fault if this fails: say so, and the file stays as it was.
   let check: ChartMetadata | undefined
   try {
-    check = parseChart(out, file)
+    check = parseChart(out, file, { anyAppVersion: true })
   } catch {
     check = undefined
   }

@@ -77,7 +77,7 @@ export async function followedImage(chartDir: string): Promise<RepositoryReferen
         : `cannot read ${file}: ${(error as Error).message}`,
     )
   }
-  const chart = parseChart(text, file)
+  const chart = parseChart(text, file, { anyAppVersion: true })
   const entry = imageAtAppVersion(artifactHubImages(text, file), chart.appVersion)
   if (!entry) return undefined
   try {
@@ -100,7 +100,7 @@ export async function chartNames(charts: ChartTarget[], strict = false): Promise
   for (const chart of charts) {
     const file = join(chart.dir, 'Chart.yaml')
     try {
-      names.push({ name: parseChart(await readFile(file, 'utf8'), file).name, path: chart.path })
+      names.push({ name: parseChart(await readFile(file, 'utf8'), file, { anyAppVersion: true }).name, path: chart.path })
     } catch (error) {
       if (!strict) continue
       throw error instanceof ChartError ? error : new ChartError(`cannot read ${file}: ${(error as Error).message}`)

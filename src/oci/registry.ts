@@ -575,11 +575,11 @@ export class RegistryClient {
             : `${what}. The repository may not exist, or it is private and needs credentials that can read it (${this.credentialsInput})`,
           401,
         )
-      case 403:
-        return new RegistryError(
-          `${what}. ${this.options.credentials ? `The credentials of '${this.options.credentials.username}' (${this.credentialsInput})` : 'Anonymous callers'} lack permission for this repository`,
-          403,
-        )
+      case 403: {
+        const creds = this.options.credentials
+        const who = creds ? `The credentials of '${creds.username}' (${this.credentialsInput})` : 'Anonymous callers'
+        return new RegistryError(`${what}. ${who} lack permission for this repository`, 403)
+      }
       case 404:
         return new RegistryError(
           `${what}. No such repository: check the name (Docker Hub images without a namespace are 'library/<name>')`,

@@ -364,7 +364,7 @@ async function packageAt(
   }
   try {
     const chartDir = join(dir, rt.chartRel)
-    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), rt.chartFile)
+    const onDisk = parseChart(await readFile(join(chartDir, 'Chart.yaml'), 'utf8'), rt.chartFile, { anyAppVersion: true })
     if (onDisk.version !== version) {
       throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
     }
@@ -445,7 +445,7 @@ async function notesOf(ctx: ApplyContext, version: string, source: string): Prom
 async function appVersionAt(ctx: ApplyContext, rev: string): Promise<string | undefined> {
   const text = (await ctx.rt.git.showAt(rev, ctx.snap.chartFile))?.text
   try {
-    return text ? parseChart(text, ctx.snap.chartFile).appVersion : undefined
+    return text ? parseChart(text, ctx.snap.chartFile, { anyAppVersion: true }).appVersion : undefined
   } catch {
     return undefined
   }

@@ -129,7 +129,7 @@ export async function chartAt(rt: ChartRuntime, remote: RemoteState): Promise<Ch
       `${chartFile} not found at ${branch} (${base.slice(0, 12)}): set chart-path to the chart directory (the one holding Chart.yaml)`,
     )
   }
-  const chart = parseChart(chartText, chartFile)
+  const chart = parseChart(chartText, chartFile, { tagPattern: rt.inputs.tagPattern })
   core.info(`${chartFile}: name ${chart.name}, version ${chart.version}, appVersion ${chart.appVersion}`)
   return chart
 }
@@ -154,7 +154,7 @@ export async function observe(
   const { git, branch, chartFile } = rt
   const { base, tags } = remote
   const chartText = remote.chartText!
-  const decision = decideUpdate(chart, selection, config.bump)
+  const decision = decideUpdate(chart, selection, config.bump, config.tagPattern)
   const registry = await probeRegistry(rt, config, chart, decision, tags)
   const facts = { chart, selection, tags, registry, base }
   const first = releaseOf(facts, config)

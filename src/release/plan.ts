@@ -8,7 +8,7 @@ import { COMPONENT } from '../oci/reference.js'
 import type { Release } from '../github/repo.js'
 import { decidePullRequest, LEFT_ALONE_MARKER, leftAloneComment, pullRequestBody } from './pull-request.js'
 import type { ReleaseConfig, Snapshot } from './snapshot.js'
-import { bumpVersion, isBreaking, parseVersionTag, releaseType, type BumpKind, type Selection } from '../versions.js'
+import { bumpVersion, isBreaking, parseTagWithPattern, parseVersionTag, releaseType, type BumpKind, type Selection } from '../versions.js'
 
 /**
  * Planning: pure functions from observed state to the steps a run takes. Nothing here does I/O,
@@ -38,10 +38,12 @@ export type UpdateDecision =
  * newer than `appVersion` (SemVer precedence). Never downgrades: when `appVersion` is ahead of
  * everything the policy allows (say a canary while prereleases are excluded), the chart stays.
  */
-export function decideUpdate(chart: ChartMetadata, selection: Selection, bump: BumpKind): UpdateDecision {
+export function decideUpdate(chart: ChartMetadata, selection: Selection, bump: BumpKind, tagPattern?: RegExp): UpdateDecision {
   const newest = selection.selected
   if (!newest) return { kind: 'none-allowed', chart }
-  const current = parseVersionTag(chart.appVersion)?.version ?? semver.parse(chart.appVersion.replace(/^v/, ''))
+  const current = tagPattern
+    ? parseTagWithPattern(chart.appVersion, tagPattern)?.version
+    : (parseVersionTag(chart.appVersion)?.version ?? semver.parse(chart.appVersion.replace(/^v/, '')))
   if (!current) throw new Error(`appVersion '${chart.appVersion}' is not semver`) // parseChart rejects this earlier
   const order = semver.compare(newest.version, current)
   if (order === 0) return { kind: 'current', chart }
@@ -370,7 +372,7 @@ export type ReleaseFacts = Pick<Snapshot, 'chart' | 'selection' | 'tags' | 'regi
  */
 export function releaseOf(facts: ReleaseFacts, config: ReleaseConfig) {
   const { chart } = facts
-  const decision = decideUpdate(chart, facts.selection, config.bump)
+  const decision = decideUpdate(chart, facts.selection, config.bump, config.tagPattern)
   const propose = decision.kind === 'update' && config.commitMode === 'pull-request'
   const warnings: string[] = []
   let version = chart.version

@@ -53,6 +53,7 @@ function configOf(inputs: Inputs): ReleaseConfig {
     githubRelease: inputs.githubRelease,
     artifacthubRepo: inputs.artifacthubRepo,
     dispatchWorkflow: inputs.dispatchWorkflow,
+    tagPattern: inputs.tagPattern,
   }
 }
 
@@ -101,9 +102,10 @@ export async function runRelease(runtime: ActionRuntime, inputs: Inputs, report:
 /** Selects the newest allowed upstream version, in a log group, and reports the selection. @throws ActionError when none is allowed. */
 function watch(inputs: Inputs, report: RunReport, tags: string[]): Selection {
   core.startGroup('Watch: upstream tags')
-  const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange })
+  const sel = selectVersion(tags, { includePrereleases: inputs.includePrereleases, range: inputs.versionRange, pattern: inputs.tagPattern })
+  const versions = inputs.tagPattern ? `matching tag-pattern '${inputs.tagPattern.source}'` : 'semver'
   core.info(
-    `${report.image}: ${sel.total} tags, ${sel.semver} semver, ${sel.allowed} allowed (prereleases ` +
+    `${report.image}: ${sel.total} tags, ${sel.semver} ${versions}, ${sel.allowed} allowed (prereleases ` +
       `${inputs.includePrereleases ? 'included' : 'excluded'}, range '${inputs.versionRange}')`,
   )
   core.info(sel.selected ? `newest allowed version: ${sel.selected.tag}` : 'no tag is allowed by the policy')
@@ -113,13 +115,15 @@ function watch(inputs: Inputs, report: RunReport, tags: string[]): Selection {
     total: sel.total,
     semver: sel.semver,
     allowed: sel.allowed,
-    policy: `${inputs.includePrereleases ? 'prereleases included' : 'stable only'}, range '${inputs.versionRange}'`,
+    policy:
+      `${inputs.includePrereleases ? 'prereleases included' : 'stable only'}, range '${inputs.versionRange}'` +
+      (inputs.tagPattern ? `, tag-pattern '${inputs.tagPattern.source}'` : ''),
   }
   if (!sel.selected) {
     throw new ActionError(
-      `no tag of ${report.image} is allowed: ${sel.total} tags listed, ${sel.semver} of them semver, none matching ` +
-        `${inputs.includePrereleases ? '' : 'stable versions in '}range '${inputs.versionRange}'. Check image, version-range and ` +
-        `include-prereleases`,
+      `no tag of ${report.image} is allowed: ${sel.total} tags listed, ${sel.semver} of them ${versions}, none matching ` +
+        `${inputs.includePrereleases ? '' : 'stable versions in '}range '${inputs.versionRange}'. Check image, version-range, ` +
+        `include-prereleases${inputs.tagPattern ? ' and tag-pattern' : ''}`,
     )
   }
   return sel

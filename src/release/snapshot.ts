@@ -76,4 +76,6 @@ export interface ReleaseConfig {
   readonly githubRelease: boolean
   readonly artifacthubRepo: boolean
   readonly dispatchWorkflow: string
+  /** `tag-pattern`: where the version is in the upstream tags (and in appVersion); strict semver tags when undefined. */
+  readonly tagPattern?: RegExp
 }

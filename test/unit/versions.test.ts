@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest'
 import semver from 'semver'
-import { bumpVersion, isBreaking, parseVersionTag, releaseType, selectVersion } from '../../src/versions.js'
+import {
+  bumpVersion,
+  isBreaking,
+  parseVersionTag,
+  releaseType,
+  selectVersion,
+  compileTagPattern,
+  parseTagWithPattern,
+} from '../../src/versions.js'
 import { releaseHistory, NOISE_TAGS } from '../support/registry.js'
 
 const history = releaseHistory()
@@ -100,5 +108,44 @@ describe('bump policy', () => {
     ['1.3.0-rc.1', 'patch', '1.3.0'],
   ] as const)('%s + %s → %s', (from, type, to) => {
     expect(bumpVersion(from, type)).toBe(to)
+  })
+})
+
+describe('tag-pattern (issue 21)', () => {
+  const alpine = compileTagPattern('^(?<version>\\d+\\.\\d+(?:\\.\\d+)?)-alpine$') as RegExp
+  it.each([
+    ['16.4-alpine', '16.4.0'],
+    ['16-alpine', undefined], // the pattern wants two or three parts
+    ['16.4.2-alpine', '16.4.2'],
+    ['16.4', undefined],
+    ['16.4-alpine3.20', undefined],
+  ])('%s → %s', (tag, version) => {
+    expect(parseTagWithPattern(tag, alpine)?.version.version).toBe(version)
+  })
+
+  it('keeps the tag exactly as listed, and compares by the captured version', () => {
+    const tags = ['16.3-alpine', '16.10-alpine', '16.4-alpine', '17.0-alpine', '16.9', 'latest', '16.10.0-alpine']
+    const sel = selectVersion(tags, { includePrereleases: false, range: '<17', pattern: alpine })
+    // 16.10 and 16.10.0 are one version: the shorter tag wins, whatever the order.
+    expect(sel).toMatchObject({ total: 7, semver: 5, allowed: 4 })
+    expect(sel.selected?.tag).toBe('16.10-alpine')
+    expect(selectVersion([...tags].reverse(), { includePrereleases: false, range: '<17', pattern: alpine }).selected?.tag).toBe(
+      '16.10-alpine',
+    )
+  })
+
+  it('applies the prerelease rule to the captured version; a v inside the group is allowed', () => {
+    const distroless = compileTagPattern('^(?<version>v\\d+\\.\\d+\\.\\d+(?:-[\\w.]+)?)-distroless$') as RegExp
+    const tags = ['v1.2.3-distroless', 'v1.3.0-rc.1-distroless', 'v1.2.4-debug']
+    expect(selectVersion(tags, { includePrereleases: false, range: '*', pattern: distroless }).selected?.tag).toBe('v1.2.3-distroless')
+    expect(selectVersion(tags, { includePrereleases: true, range: '*', pattern: distroless }).selected?.tag).toBe('v1.3.0-rc.1-distroless')
+  })
+
+  it.each([
+    ['(', /is not a valid regular expression/],
+    ['^\\d+\\.\\d+$', /has no named group 'version'/],
+    ['^(?<ver>\\d+)$', /has no named group 'version'/],
+  ])('refuses %s', (source, message) => {
+    expect(compileTagPattern(source)).toMatch(message)
   })
 })
