@@ -13,6 +13,7 @@ import type { Credentials } from '../oci/registry.js'
 export class Helm {
   private major?: number
   private registryConfig?: string
+  private repositoryDir?: string
 
   /**
    * @param scratch the run's private temporary directories (registry config, packages).
@@ -97,6 +98,55 @@ export class Helm {
     const archive = join(dest, files[0])
     if (epoch !== undefined) await utimes(archive, epoch, epoch)
     return archive
+  }
+
+  /**
+   * Vendors a chart's `dependencies` into `<chartDir>/charts`, as `helm dependency build` does,
+   * before the chart is linted and packaged. `Chart.lock` is respected: with a lock, `helm
+   * dependency build` fetches exactly what it names; without one, or when it is out of date with
+   * Chart.yaml (helm says "out of sync"), `helm dependency update` resolves the ranges (said in
+   * the result). `https://` repositories are added under generated names to a repository config of
+   * the run's own (helm builds from a lock only through added repositories); `oci://` ones use this
+   * run's registry login; `file://` ones are read from the worktree.
+   *
+   * @returns what was done, for the log; undefined when Chart.yaml lists no dependencies.
+   * @throws ActionError with helm's message when a dependency cannot be fetched.
+   */
+  async dependencies(chartDir: string, deps: { repository?: string }[], plainHttp: boolean): Promise<string | undefined> {
+    if (!deps.length) return undefined
+    await this.majorVersion()
+    const repoArgs = this.repositoryArgs()
+    const urls = [...new Set(deps.map((d) => d.repository ?? '').filter((r) => /^https?:\/\//.test(r)))]
+    for (const [i, url] of urls.entries()) {
+      const res = await runCommand(this.binary, ['repo', 'add', `zcc-dependency-${i}`, url, '--force-update', ...repoArgs], {
+        allowFailure: true,
+      })
+      if (res.exitCode !== 0) {
+        throw new ActionError(`the chart repository ${url} of a dependency cannot be read; nothing was written:\n${res.stderr.trim()}`)
+      }
+    }
+    const args = [chartDir, ...repoArgs, ...this.globalArgs(), ...(plainHttp ? ['--plain-http'] : [])]
+    const hasLock = await readdir(chartDir).then((files) => files.includes('Chart.lock'))
+    let how = 'helm dependency build (from Chart.lock)'
+    let res = hasLock ? await runCommand(this.binary, ['dependency', 'build', ...args], { allowFailure: true }) : undefined
+    if (!res || (res.exitCode !== 0 && /out of sync/i.test(res.stderr))) {
+      how = hasLock
+        ? 'Chart.lock is out of date with Chart.yaml: helm dependency update resolved the dependencies again (Chart.lock is not committed)'
+        : 'no Chart.lock: helm dependency update resolved the dependencies'
+      res = await runCommand(this.binary, ['dependency', 'update', ...args], { allowFailure: true })
+    }
+    if (res.exitCode !== 0) {
+      throw new ActionError(
+        `the chart's dependencies could not be fetched (${how.split(':')[0]}); nothing was written:\n${res.stderr.trim()}`,
+      )
+    }
+    return `${how}; ${deps.length} dependenc${deps.length === 1 ? 'y' : 'ies'} in ${join(chartDir, 'charts')}`
+  }
+
+  /** `--repository-config`/`--repository-cache` in the run's scratch area: the user's helm repositories are never changed. */
+  private repositoryArgs(): string[] {
+    if (!this.repositoryDir) this.repositoryDir = this.scratch.dir('helm-repositories-')
+    return ['--repository-config', join(this.repositoryDir, 'repositories.yaml'), '--repository-cache', join(this.repositoryDir, 'cache')]
   }
 
   /**

@@ -1,5 +1,6 @@
 import * as core from '@actions/core'
 import semver from 'semver'
+import { parse } from 'yaml'
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { artifactHubImages, imageAtAppVersion, parseChart, setArtifactHubAnnotations, setChartVersions } from '../chart/chart-file.js'
@@ -176,6 +177,23 @@ function editChart(snap: Snapshot, to: { version: string; appVersion: string }):
 }
 
 /**
+ * Vendors the chart's `dependencies` (Chart.yaml) in a worktree before it is linted and packaged
+ * (see `Helm.dependencies`). An `oci://` dependency on the chart registry's host is fetched with
+ * the chart registry's login. The vendored `charts/` are never committed: only Chart.yaml is.
+ */
+async function vendorDependencies(rt: ChartRuntime, chartDir: string): Promise<void> {
+  const doc = parse(await readFile(join(chartDir, 'Chart.yaml'), 'utf8')) as { dependencies?: unknown } | null
+  const deps = Array.isArray(doc?.dependencies) ? (doc.dependencies as { repository?: string }[]) : []
+  if (!deps.length) return
+  const { inputs } = rt
+  const onChartRegistry = deps.some((d) => d.repository?.startsWith(`oci://${inputs.ociRepo.registry}/`))
+  if (onChartRegistry && inputs.registryCredentials)
+    await rt.helm.login(inputs.ociRepo.registry, inputs.registryCredentials, inputs.plainHttp)
+  const done = await rt.helm.dependencies(chartDir, deps, inputs.plainHttp)
+  if (done) core.info(done)
+}
+
+/**
  * The update, made locally: Chart.yaml edited in a worktree of the remote tip, linted, and
  * committed there (nothing is pushed). Push mode pushes it with {@link pushUpdate} once it is
  * verified; a dry run verifies it and throws it away.
@@ -191,6 +209,7 @@ export async function prepareUpdate(rt: ChartRuntime, snap: Snapshot, plan: Char
   const worktree = await git.addWorktree(dir, snap.base)
   try {
     await writeFile(join(dir, snap.chartFile), editChart(snap, step.to))
+    await vendorDependencies(rt, join(dir, rt.chartRel))
     const lint = plan.steps.find((s) => s.kind === 'lint' && s.source === 'new')
     if (lint?.kind === 'lint') core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
     const commitStep = plan.steps.find((s) => s.kind === 'commit')
@@ -368,6 +387,7 @@ async function packageAt(
     if (onDisk.version !== version) {
       throw new ActionError(`the chart at ${source.slice(0, 12)} has version ${onDisk.version}, expected ${version}`)
     }
+    if (own) await vendorDependencies(rt, chartDir)
     if (lint) core.info(await helm.lint(chartDir, lint.strict === true))
     const archive = await helm.package(chartDir, await git.commitTime(source))
     rt.archive = { version, commit: source, path: archive }
@@ -543,6 +563,7 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
     const tip = step.tip
     const same = tip !== undefined && (await git.sameChange(tip, step.branch, snap.base, commit))
     const done: Step[] = []
+    if (!same || rt.inputs.verifyCommand) await vendorDependencies(rt, join(dir, rt.chartRel))
     if (!same && lint) core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
     const verification = await verifyProposal(ctx, repo, same ? tip : undefined, { dir, git: worktree, commit })
     if (same) {

@@ -64,7 +64,7 @@ export interface ReleaseGit extends Pick<
 }
 
 /** helm, as a release runs it. */
-export type ReleaseHelm = Pick<Helm, 'majorVersion' | 'lint' | 'package' | 'login' | 'push'>
+export type ReleaseHelm = Pick<Helm, 'majorVersion' | 'dependencies' | 'lint' | 'package' | 'login' | 'push'>
 
 /** The chart's OCI repository: manifests by tag, a push check, an artifact push. */
 export type ChartRegistry = Pick<RegistryClient, 'ref' | 'headManifest' | 'getManifest' | 'checkPush' | 'pushArtifact'>

@@ -1,6 +1,12 @@
-import { describe, expect, it } from 'vitest'
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, type Server } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useRegistry } from '../support/fixtures.js'
-import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
+import { freePort, NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
+import { HELM4_DIR } from '../support/runner.js'
 import { explain, scenario, visibleLog } from '../support/scenario.js'
 
 /**
@@ -129,5 +135,142 @@ describe('issue 21: tag-pattern', () => {
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toContain("appVersion '16.3-bookworm' does not match tag-pattern")
     expect(s.remote.log()).toHaveLength(2)
+  })
+})
+
+describe('issue 21: chart dependencies (file://, oci://, an HTTP chart repository)', () => {
+  const parts = useRegistry((r) => r.seedTags('rocicorp/zero', tags))
+  const helm = join(HELM4_DIR, 'helm')
+  const work = mkdtempSync(join(tmpdir(), 'zcc-deps-'))
+  const registryConfig = ['--registry-config', join(work, 'registry.json')]
+  let repoServer: Server
+  let repoUrl = ''
+  afterAll(() => {
+    repoServer?.close()
+    rmSync(work, { recursive: true, force: true })
+  })
+  /** helm, asynchronously: the registry's token service answers from this process, so a blocking call would wait forever. */
+  const sh = (args: string[], input?: string) =>
+    new Promise<string>((resolve, reject) => {
+      const child = spawn(helm, args, { cwd: work })
+      let out = ''
+      let err = ''
+      child.stdout.on('data', (d) => (out += d))
+      child.stderr.on('data', (d) => (err += d))
+      child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`helm ${args.join(' ')}: ${err}`))))
+      child.stdin.end(input ?? '')
+    })
+  const library = async (name: string, version: string) => {
+    await sh(['create', name])
+    writeFileSync(join(work, name, 'Chart.yaml'), `apiVersion: v2\nname: ${name}\nversion: ${version}\ntype: application\n`)
+    return (await sh(['package', name, '--destination', join(work, 'out')])).trim().split(' ').pop()!
+  }
+
+  /** Publishes `lib` 0.2.0 to the chart registry (oci://) and serves `web` 1.1.0 from an HTTP chart repository. */
+  beforeAll(async () => {
+    const { registry } = parts
+    await sh(
+      ['registry', 'login', registry.host, '--username', REGISTRY_USER, '--password-stdin', '--plain-http', ...registryConfig],
+      REGISTRY_PASSWORD,
+    )
+    await sh(['push', await library('lib', '0.2.0'), `oci://${registry.host}/deps`, '--plain-http', ...registryConfig])
+    await library('web', '1.1.0')
+    const port = await freePort()
+    repoUrl = `http://127.0.0.1:${port}`
+    mkdirSync(join(work, 'repo'))
+    renameSync(join(work, 'out', 'web-1.1.0.tgz'), join(work, 'repo', 'web-1.1.0.tgz'))
+    await sh(['repo', 'index', join(work, 'repo'), '--url', repoUrl])
+    repoServer = createServer((req, res) => {
+      const file = join(work, 'repo', (req.url ?? '/').split('?')[0])
+      if (!existsSync(file)) return res.writeHead(404).end()
+      res.writeHead(200).end(readFileSync(file))
+    })
+    await new Promise<void>((r) => repoServer.listen(port, '127.0.0.1', r))
+  })
+
+  /** The app chart (following rocicorp/zero) with its three dependencies; `common` is a chart of the same repository. */
+  const appChart = (registryHost: string) => ({
+    'charts/common/Chart.yaml': 'apiVersion: v2\nname: common\nversion: 0.1.0\ntype: library\n',
+    'charts/common/templates/_helpers.tpl': '{{- define "common.name" -}}common{{- end -}}\n',
+    ...Object.fromEntries(
+      Object.entries(smallChart('charts/app', 'app', '1.5.0', `${registryHost}/rocicorp/zero`)).map(([f, t]) => [
+        f,
+        f.endsWith('Chart.yaml')
+          ? t.replace(
+              'annotations:',
+              `dependencies:\n  - name: common\n    version: 0.1.0\n    repository: file://../common\n` +
+                `  - name: lib\n    version: "~0.2.0"\n    repository: oci://${registryHost}/deps\n` +
+                `  - name: web\n    version: ">=1.0.0"\n    repository: ${repoUrl}\nannotations:`,
+            )
+          : t,
+      ]),
+    ),
+  })
+
+  /** The files of the published chart, read with helm pull as a user would. */
+  const published = async (ns: string, version: string) => {
+    const dest = mkdtempSync(join(work, 'pull-'))
+    await sh([
+      'pull',
+      `oci://${parts.registry.host}/${ns}/app`,
+      '--version',
+      version,
+      '--plain-http',
+      '--destination',
+      dest,
+      ...registryConfig,
+    ])
+    return execFileSync('tar', ['tzf', join(dest, `app-${version}.tgz`)], { encoding: 'utf8' }).split('\n')
+  }
+
+  it('without Chart.lock: resolved with helm dependency update, linted and packaged with them, nothing but Chart.yaml committed', async () => {
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    s.remote.pushFiles(appChart(parts.registry.host), 'feat: app chart with dependencies')
+    const r = await s.run({ image: `${parts.registry.host}/rocicorp/zero`, 'chart-path': 'charts/app' })
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.outputs).toMatchObject({ 'app-version': '1.6.1', 'chart-version': '1.0.1', pushed: 'true' })
+    expect(r.log).toContain('no Chart.lock: helm dependency update resolved the dependencies; 3 dependencies')
+    // helm package unpacks each dependency into charts/<name>/ in the archive.
+    const files = await published(s.ns, '1.0.1')
+    expect(files).toEqual(
+      expect.arrayContaining(['app/charts/common/Chart.yaml', 'app/charts/lib/Chart.yaml', 'app/charts/web/Chart.yaml']),
+    )
+    expect(s.remote.git(['show', '--name-only', '--format=', 'main'], s.remote.dir).trim()).toBe('charts/app/Chart.yaml')
+  })
+
+  it('with Chart.lock: helm dependency build fetches what it names; a stale lock is resolved again, said in the log', async () => {
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    const files = appChart(parts.registry.host)
+    // The lock a maintainer commits (helm dependency update, as they would run it).
+    const dir = mkdtempSync(join(work, 'lock-'))
+    for (const [f, t] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, f)), { recursive: true })
+      writeFileSync(join(dir, f), t)
+    }
+    await sh([
+      'dependency',
+      'update',
+      join(dir, 'charts/app'),
+      '--plain-http',
+      ...registryConfig,
+      '--repository-config',
+      join(dir, 'repos.yaml'),
+    ])
+    s.remote.pushFiles(
+      { ...files, 'charts/app/Chart.lock': readFileSync(join(dir, 'charts/app/Chart.lock'), 'utf8') },
+      'feat: app chart, locked',
+    )
+    const r = await s.run({ image: `${parts.registry.host}/rocicorp/zero`, 'chart-path': 'charts/app' })
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.log).toContain('helm dependency build (from Chart.lock); 3 dependencies')
+    expect(await published(s.ns, '1.0.1')).toEqual(expect.arrayContaining(['app/charts/web/Chart.yaml']))
+
+    // A dependency range changed without updating the lock: resolved again, and said so.
+    const chart = s.remote.git(['show', 'main:charts/app/Chart.yaml'], s.remote.dir).replace('version: 1.0.1', 'version: 1.1.0')
+    s.remote.pushFiles({ 'charts/app/Chart.yaml': chart.replace('"~0.2.0"', '">=0.2.0"') }, 'chore: widen lib')
+    const stale = await s.run({ image: `${parts.registry.host}/rocicorp/zero`, 'chart-path': 'charts/app' })
+    expect(stale.exitCode, explain(stale, s.remote)).toBe(0)
+    expect(stale.log).toContain('Chart.lock is out of date with Chart.yaml: helm dependency update resolved the dependencies again')
+    expect(await parts.registry.listTags(`${s.ns}/app`)).toEqual(expect.arrayContaining(['1.0.1', '1.1.0']))
   })
 })
