@@ -223,7 +223,7 @@ describe('issue 21: chart dependencies (file://, oci://, an HTTP chart repositor
     return execFileSync('tar', ['tzf', join(dest, `app-${version}.tgz`)], { encoding: 'utf8' }).split('\n')
   }
 
-  it('without Chart.lock: resolved with helm dependency update, linted and packaged with them, nothing but Chart.yaml committed', async () => {
+  it('without Chart.lock: resolved with helm dependency update, linted and packaged with them, only Chart.yaml committed', async () => {
     const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
     s.remote.pushFiles(appChart(parts.registry.host), 'feat: app chart with dependencies')
     const r = await s.run({ image: `${parts.registry.host}/rocicorp/zero`, 'chart-path': 'charts/app' })
