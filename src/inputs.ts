@@ -13,6 +13,7 @@ import {
 import type { Credentials } from './oci/registry.js'
 import { checkRange, compileTagPattern, type BumpKind } from './versions.js'
 import { unknownPlaceholders } from './release/plan.js'
+import { parseAge } from './release/cooldown.js'
 
 /** Values of the `lint` input, `true` read as `default`. */
 export type LintMode = 'off' | 'default' | 'strict'
@@ -47,6 +48,10 @@ export interface Inputs {
   versionRange: string
   /** `tag-pattern`: a regular expression with a named group `version`; strict semver tags when undefined. */
   tagPattern?: RegExp
+  /** `min-release-age` in milliseconds: a version is a candidate once its image is that old; undefined: no cooldown. */
+  minReleaseAgeMs?: number
+  /** `min-release-age-undated`: `skip` (hold back, with a notice) or `take` a version whose image gives no date. */
+  minReleaseAgeUndated: 'skip' | 'take'
   bump: BumpKind
   tagFormat: string
   commitMessage: string
@@ -290,6 +295,15 @@ function tagPatternInput(): RegExp | undefined {
   return compiled
 }
 
+/** `min-release-age` in ms (`72h`, `3d`, `90m`); undefined when empty. @throws InputError for any other form. */
+function minReleaseAgeInput(): number | undefined {
+  const raw = input('min-release-age')
+  if (!raw) return undefined
+  const ms = parseAge(raw)
+  if (ms === undefined) throw new InputError('min-release-age', `'${raw}' is not an age (e.g. 72h, 3d, 90m)`)
+  return ms
+}
+
 /** `verify-timeout-minutes`: more than 0, at most 360 (a GitHub-hosted job's limit), fractions allowed. */
 function verifyTimeoutInput(): number {
   const raw = input('verify-timeout-minutes') || '30'
@@ -378,6 +392,8 @@ export function readInputs(): Inputs {
     includePrereleases: bool('include-prereleases'),
     versionRange,
     tagPattern: tagPatternInput(),
+    minReleaseAgeMs: minReleaseAgeInput(),
+    minReleaseAgeUndated: oneOf<'skip' | 'take'>('min-release-age-undated', ['skip', 'take'], 'skip'),
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
     tagFormat: template('tag-format', 'v{version}', ['version']),
     commitMessage: template('commit-message', DEFAULT_COMMIT_MESSAGE),

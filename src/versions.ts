@@ -146,6 +146,29 @@ function selectWithPattern(tags: readonly string[], policy: SelectionPolicy, pat
   return { selected, total: tags.length, semver: matched, allowed }
 }
 
+/** The version of a chart's `appVersion` (under `tag-pattern` when given), or undefined when it has none. */
+export function appVersionOf(appVersion: string, pattern?: RegExp): semver.SemVer | undefined {
+  if (pattern) return parseTagWithPattern(appVersion, pattern)?.version
+  return parseVersionTag(appVersion)?.version ?? semver.parse(appVersion.replace(/^v/, '')) ?? undefined
+}
+
+/**
+ * Every version among `tags` that the policy allows, newest first (the candidates the cooldown
+ * walks); tags denoting the same version are listed once, as {@link selectVersion} would pick.
+ */
+export function allowedVersions(tags: readonly string[], policy: SelectionPolicy): VersionTag[] {
+  const range = new semver.Range(policy.range, { includePrerelease: policy.includePrereleases })
+  const byVersion = new Map<string, VersionTag>()
+  for (const tag of tags) {
+    const parsed = policy.pattern ? parseTagWithPattern(tag, policy.pattern) : parseVersionTag(tag)
+    if (!parsed || !isAllowed(parsed.version, policy, range)) continue
+    const key = parsed.version.version
+    const seen = byVersion.get(key)
+    if (!seen || selectVersion([seen.tag, tag], policy).selected?.tag === tag) byVersion.set(key, parsed)
+  }
+  return [...byVersion.values()].sort((a, b) => semver.rcompare(a.version, b.version))
+}
+
 /** The longest version string `semver.parse` accepts (semver's internal/constants.js, MAX_LENGTH). */
 const SEMVER_MAX_LENGTH = 256
 

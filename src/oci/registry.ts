@@ -308,6 +308,47 @@ export class RegistryClient {
     return source
   }
 
+  /**
+   * When an image was built: `org.opencontainers.image.created` from the manifest's (or index's)
+   * annotations, else the `created` of its image configuration (image-spec "Image Configuration";
+   * for an index, of its first child that is not an attestation). One to three requests: the
+   * manifest, a child manifest, the configuration blob. For the cooldown (`min-release-age`),
+   * asked only for the newest candidates.
+   *
+   * @returns the date, or undefined when the image gives none (or it cannot be read: never throws).
+   */
+  async imageCreated(reference: string): Promise<Date | undefined> {
+    const date = (value: unknown) => {
+      const d = typeof value === 'string' ? new Date(value) : undefined
+      return d && !Number.isNaN(d.getTime()) && d.getTime() > 0 ? d : undefined
+    }
+    try {
+      let found = await this.getManifest(reference)
+      for (let depth = 0; found && depth < 2; depth++) {
+        const { manifest, mediaType } = found
+        const annotated = date(manifest.annotations?.['org.opencontainers.image.created'])
+        if (annotated) return annotated
+        if (isIndexMediaType(mediaType)) {
+          const children = (manifest.manifests ?? []) as { digest: string; platform?: { os?: string } }[]
+          const child = children.find((m) => m.platform?.os !== 'unknown')
+          found = child ? await this.getManifest(child.digest) : undefined
+          continue
+        }
+        if (!manifest.config?.digest) return undefined
+        const url = `${this.base}/v2/${this.ref.repository}/blobs/${manifest.config.digest}`
+        const res = await this.request('GET', url, {})
+        if (res.status !== 200) {
+          await res.body?.cancel()
+          return undefined
+        }
+        return date((await this.readJson<{ created?: unknown }>(res, url))?.created)
+      }
+    } catch (error) {
+      core.debug(`${this.name}: could not read when ${reference} was built: ${(error as Error).message}`)
+    }
+    return undefined
+  }
+
   /** Reads what {@link imageSource} returns, once per reference. */
   private async readImageSource(reference: string): Promise<string | undefined> {
     try {

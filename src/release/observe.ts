@@ -320,7 +320,7 @@ async function foreignCommit(rt: ChartRuntime, tip: string, branch: string, base
  * `tag` names a GitHub repository as its `org.opencontainers.image.source`; undefined otherwise.
  */
 export async function upstreamReleases(rt: ChartRuntime, tag: string): Promise<string | undefined> {
-  const source = await rt.upstream?.imageSource(tag)
+  const source = await rt.upstream?.client.imageSource(tag)
   const repo = source ? /^https:\/\/github\.com\/[^/\s]+\/[^/\s#?]+/.exec(source.replace(/\.git$|\/$/, ''))?.[0] : undefined
   return repo ? `${repo}/releases` : undefined
 }

@@ -8,7 +8,7 @@ import { COMPONENT } from '../oci/reference.js'
 import type { Release } from '../github/repo.js'
 import { decidePullRequest, LEFT_ALONE_MARKER, leftAloneComment, pullRequestBody } from './pull-request.js'
 import type { ReleaseConfig, Snapshot } from './snapshot.js'
-import { bumpVersion, isBreaking, parseTagWithPattern, parseVersionTag, releaseType, type BumpKind, type Selection } from '../versions.js'
+import { appVersionOf, bumpVersion, isBreaking, releaseType, type BumpKind, type Selection } from '../versions.js'
 
 /**
  * Planning: pure functions from observed state to the steps a run takes. Nothing here does I/O,
@@ -41,9 +41,7 @@ export type UpdateDecision =
 export function decideUpdate(chart: ChartMetadata, selection: Selection, bump: BumpKind, tagPattern?: RegExp): UpdateDecision {
   const newest = selection.selected
   if (!newest) return { kind: 'none-allowed', chart }
-  const current = tagPattern
-    ? parseTagWithPattern(chart.appVersion, tagPattern)?.version
-    : (parseVersionTag(chart.appVersion)?.version ?? semver.parse(chart.appVersion.replace(/^v/, '')))
+  const current = appVersionOf(chart.appVersion, tagPattern)
   if (!current) throw new Error(`appVersion '${chart.appVersion}' is not semver`) // parseChart rejects this earlier
   const order = semver.compare(newest.version, current)
   if (order === 0) return { kind: 'current', chart }

@@ -3,7 +3,8 @@ import { ActionError } from '../errors.js'
 import type { Inputs } from '../inputs.js'
 import { formatReference } from '../oci/reference.js'
 import type { RunReport } from '../report.js'
-import { selectVersion, type Selection } from '../versions.js'
+import { allowedVersions, appVersionOf, selectVersion, type Selection } from '../versions.js'
+import { pickOldEnough } from './cooldown.js'
 import {
   applyStep,
   outcomeOf,
@@ -73,9 +74,10 @@ export async function runRelease(runtime: ActionRuntime, inputs: Inputs, report:
   const prepared = prepare(inputs, runtime.scratch)
   listing.catch(() => undefined)
   prepared.catch(() => undefined)
-  const selection = watch(inputs, report, await listing)
+  const tags = await listing
+  const selection = watch(inputs, report, tags)
   const { rt, remote } = await prepared
-  rt.upstream = upstream
+  rt.upstream = { client: upstream, tags }
   const config = configOf(inputs)
   let updated: Worktree | undefined
   try {
@@ -130,6 +132,43 @@ function watch(inputs: Inputs, report: RunReport, tags: string[]): Selection {
 }
 
 /**
+ * `min-release-age`: the selection with its newest version replaced by the newest one old enough
+ * (or the current `appVersion`, when no newer one is), the held-back versions in the report's notes.
+ * Decided once per run (the dates do not change while it re-plans).
+ */
+async function cooledSelection(rt: ChartRuntime, selection: Selection, appVersion: string, report: RunReport): Promise<Selection> {
+  const { inputs } = rt
+  if (inputs.minReleaseAgeMs === undefined || !selection.selected || !rt.upstream) return selection
+  const upstream = rt.upstream
+  rt.cooldown ??= (async () => {
+    const candidates = allowedVersions(upstream.tags, {
+      includePrereleases: inputs.includePrereleases,
+      range: inputs.versionRange,
+      pattern: inputs.tagPattern,
+    })
+    const current = appVersionOf(appVersion, inputs.tagPattern)
+    const rule = { minAgeMs: inputs.minReleaseAgeMs!, takeUndated: inputs.minReleaseAgeUndated === 'take', now: new Date() }
+    return pickOldEnough(candidates, current, rule, (tag) => upstream.client.imageCreated(tag))
+  })()
+  const result = await rt.cooldown
+  const age = core.getInput('min-release-age').trim()
+  for (const w of result.waiting) {
+    const line = w.until
+      ? `${w.tag} waits for min-release-age ${age}: a candidate from ${w.until.toISOString()}`
+      : `${w.tag} is held back: its image gives no build date (org.opencontainers.image.created or the configuration's created); ` +
+        `set min-release-age-undated: take to take undated versions`
+    if (!w.until) core.notice(line)
+    else core.info(line)
+    if (!report.notes.includes(line)) report.notes.push(line)
+  }
+  if (result.unchecked) report.notes.push(`${result.unchecked} older candidates newer than appVersion ${appVersion} were not dated`)
+  if (result.selected && result.selected.tag !== selection.selected.tag) core.info(`after the cooldown: ${result.selected.tag}`)
+  // No newer version old enough: the chart stays at its appVersion.
+  const current = appVersionOf(appVersion, inputs.tagPattern)
+  return { ...selection, selected: result.selected ?? (current ? { tag: appVersion, version: current } : selection.selected) }
+}
+
+/**
  * Observes and plans until the plan holds: once, unless push mode's update loses a push race, when
  * it observes and plans again from the new tip. Runs the preflight before the first write.
  *
@@ -150,7 +189,8 @@ async function settle(
       report.chartName = chart.name
       report.previousAppVersion = chart.appVersion
       report.previousChartVersion = chart.version
-      const snapshot = await observe(rt, config, upstream, remote, chart)
+      const selection = await cooledSelection(rt, upstream.selection, chart.appVersion, report)
+      const snapshot = await observe(rt, config, { ...upstream, selection }, remote, chart)
       return { snap: snapshot, plan: plan(snapshot, config) }
     })
     report.steps = p.steps
@@ -240,7 +280,8 @@ function reportPlan(report: RunReport, snap: Snapshot, p: ChartPlan, preflightWa
   for (const warning of p.warnings) core.warning(warning)
   report.warnings.push(...p.warnings, ...preflightWarnings)
   report.facts = [...p.facts]
-  report.notes = [...p.notes]
+  // The cooldown's notes (decided while observing) stay, ahead of the plan's.
+  report.notes = [...new Set([...report.notes, ...p.notes])]
   const { release } = p
   report.chartName = snap.chart.name
   report.previousAppVersion = snap.chart.appVersion

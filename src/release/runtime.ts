@@ -70,7 +70,7 @@ export type ReleaseHelm = Pick<Helm, 'majorVersion' | 'dependencies' | 'lint' | 
 export type ChartRegistry = Pick<RegistryClient, 'ref' | 'headManifest' | 'getManifest' | 'checkPush' | 'pushArtifact'>
 
 /** The upstream image's repository: its tags, and an image's source repository. */
-export type UpstreamRegistry = Pick<RegistryClient, 'listTags' | 'imageSource'>
+export type UpstreamRegistry = Pick<RegistryClient, 'listTags' | 'imageSource' | 'imageCreated'>
 
 /** The GitHub repository's API, by part: pull requests (with comments and reviews), Releases, dispatch (with its record). */
 export interface RepositoryApi {
@@ -108,12 +108,14 @@ export interface ChartRuntime {
   chartFile: string
   /** Chart registry clients by chart name (one per repository, so tokens are reused). */
   registries: Map<string, ChartRegistry>
-  /** The upstream image's registry client (its token is reused to read the image's source label). */
-  upstream?: UpstreamRegistry
+  /** The upstream image's registry client and its tags (its token is reused to read labels and dates). */
+  upstream?: { client: UpstreamRegistry; tags: readonly string[] }
   /** The GitHub API client of the repository, made on first use (pull requests, Releases, dispatch). */
   repo?: RepositoryApi
   /** The chart archive this run packaged (version, the commit it was packaged at), for publishing and the Release. */
   archive?: { version: string; commit: string; path: string }
+  /** The cooldown's choice (min-release-age), decided once per run. */
+  cooldown?: Promise<import('./cooldown.js').CooldownResult>
   /** The verification this run made, by the chart directory's tree id (an identical update is not verified twice). */
   verified?: { tree: string; result: VerifyResult }
 }

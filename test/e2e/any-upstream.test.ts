@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { useRegistry } from '../support/fixtures.js'
 import { freePort, NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory } from '../support/registry.js'
 import { HELM4_DIR } from '../support/runner.js'
+import { startProxy, type FaultProxy } from '../support/proxy.js'
 import { explain, scenario, visibleLog } from '../support/scenario.js'
 
 /**
@@ -272,5 +273,65 @@ describe('issue 21: chart dependencies (file://, oci://, an HTTP chart repositor
     expect(stale.exitCode, explain(stale, s.remote)).toBe(0)
     expect(stale.log).toContain('Chart.lock is out of date with Chart.yaml: helm dependency update resolved the dependencies again')
     expect(await parts.registry.listTags(`${s.ns}/app`)).toEqual(expect.arrayContaining(['1.0.1', '1.1.0']))
+  })
+})
+
+describe('issue 21: min-release-age', () => {
+  const DAY = 86_400_000
+  const ago = (days: number) => new Date(Date.now() - days * DAY).toISOString()
+  // 1.5.0 (30 days, in its configuration), 1.6.0 (5 days, annotated), 1.6.1 (2 hours), 1.6.2 (no date).
+  const parts = useRegistry(async (r) => {
+    await r.seedDatedImage('acme/app', '1.5.0', { created: ago(30) })
+    await r.seedDatedImage('acme/app', '1.6.0', { annotated: ago(5), created: ago(0) })
+    await r.seedDatedImage('acme/app', '1.6.1', { created: ago(2 / 24) })
+    await r.seedTags('acme/app', ['latest', '1.4.0', '1.3.0'])
+  })
+  let proxy: FaultProxy
+  beforeAll(async () => {
+    proxy = await startProxy({ target: parts.registry.host, token: parts.registry.realm })
+  })
+  afterAll(() => proxy?.stop())
+
+  const setup = () => {
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    s.remote.pushFiles(smallChart('charts/app', 'app', '1.5.0', `${proxy.host}/acme/app`), 'feat: app chart')
+    return (extra: Record<string, string>) =>
+      s.run({ image: `${proxy.host}/acme/app`, 'chart-path': 'charts/app', ...extra }).then((r) => ({ r, s }))
+  }
+  /** The upstream manifests the run read (GET), by tag. */
+  const manifestsRead = () =>
+    proxy.exchanges.filter((e) => e.method === 'GET' && /\/v2\/acme\/app\/manifests\//.test(e.path)).map((e) => e.path.split('/').pop())
+
+  it('takes the newest version old enough; a younger one waits (the summary says until when); only the newest are dated', async () => {
+    const run = setup()
+    proxy.reset()
+    const { r, s } = await run({ 'min-release-age': '3d' })
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.outputs).toMatchObject({ 'app-version': '1.6.0', 'chart-version': '1.0.1' })
+    expect(r.summary).toMatch(/1\.6\.1 waits for min-release-age 3d: a candidate from \d{4}-\d\d-\d\dT/)
+    // The two newest were dated (1.6.0 by its annotation: one request); never 1.5.0 or the older tags.
+    // (1.6.0's manifest is read once more for its source label, the changes entry's link.)
+    expect([...new Set(manifestsRead())].sort()).toEqual(['1.6.0', '1.6.1'])
+    const again = await run({ 'min-release-age': '1h' })
+    expect(again.r.exitCode).toBe(0)
+  })
+
+  it('an undated version is held back with a notice naming it, or taken with min-release-age-undated: take', async () => {
+    await parts.registry.seedDatedImage('acme/app', '1.7.0', {})
+    try {
+      const run = setup()
+      const { r, s } = await run({ 'min-release-age': '1h' })
+      expect(r.exitCode, explain(r, s.remote)).toBe(0)
+      expect(visibleLog(r)).toContain('::notice::1.7.0 is held back: its image gives no build date')
+      expect(r.outputs['app-version']).toBe('1.6.1')
+      const taken = await setup()({ 'min-release-age': '1h', 'min-release-age-undated': 'take' })
+      expect(taken.r.outputs['app-version']).toBe('1.7.0')
+      const dry = await setup()({ 'min-release-age': '30d', 'dry-run': 'true' })
+      expect(dry.r.exitCode).toBe(0)
+      expect(dry.r.outputs.updated).toBe('false')
+      expect(dry.r.summary).toContain('1.6.0 waits for min-release-age 30d')
+    } finally {
+      await parts.registry.deleteTag('acme/app', '1.7.0')
+    }
   })
 })

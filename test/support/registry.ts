@@ -37,6 +37,11 @@ export interface TestRegistry {
   tokenRequests: { anonymous: number; authenticated: number; refused: number }
   /** Pushes a tiny image and tags it with each of `tags` (one manifest PUT per tag); `labels` go into its configuration. */
   seedTags(repository: string, tags: readonly string[], labels?: Record<string, string>): Promise<void>
+  /**
+   * Pushes an image of its own under `tag`, dated: `created` in its configuration (image-spec), and
+   * `annotated` as the manifest's `org.opencontainers.image.created`; either may be left out.
+   */
+  seedDatedImage(repository: string, tag: string, dates: { created?: string; annotated?: string }): Promise<void>
   /** Tags of a repository, as the registry lists them (all pages). */
   listTags(repository: string): Promise<string[]>
   /** The OCI image manifest a tag points to, and its digest. */
@@ -291,6 +296,31 @@ export async function startRegistry(
         }
       }
       await Promise.all(Array.from({ length: 8 }, worker))
+    },
+    async seedDatedImage(repository, tag, dates) {
+      const configBlob = Buffer.from(
+        JSON.stringify({
+          architecture: 'amd64',
+          os: 'linux',
+          ...(dates.created ? { created: dates.created } : {}),
+          rootfs: { type: 'layers', diff_ids: [] },
+        }),
+      )
+      const layer = Buffer.from(`layer of ${repository}:${tag}`)
+      const configDigest = await pushBlob(repository, configBlob)
+      const layerDigest = await pushBlob(repository, layer)
+      const res = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {
+        method: 'PUT',
+        headers: headers(repository, { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' }),
+        body: JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.manifest.v1+json',
+          config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: configBlob.length },
+          layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: layerDigest, size: layer.length }],
+          ...(dates.annotated ? { annotations: { 'org.opencontainers.image.created': dates.annotated } } : {}),
+        }),
+      })
+      if (res.status !== 201) throw new Error(`tag ${tag}: ${res.status} ${await res.text()}`)
     },
     async listTags(repository) {
       const res = await fetch(`http://${host}/v2/${repository}/tags/list`, { headers: headers(repository) })
