@@ -48,6 +48,8 @@ export interface Inputs {
   versionRange: string
   /** `tag-pattern`: a regular expression with a named group `version`; strict semver tags when undefined. */
   tagPattern?: RegExp
+  /** `values-images`: images kept current in values.yaml, besides the chart's own (appVersion). */
+  valuesImages: ValuesImage[]
   /** `min-release-age` in milliseconds: a version is a candidate once its image is that old; undefined: no cooldown. */
   minReleaseAgeMs?: number
   /** `min-release-age-undated`: `skip` (hold back, with a notice) or `take` a version whose image gives no date. */
@@ -127,6 +129,57 @@ export interface Inputs {
    * minute of GitHub's limits lasts milliseconds. Read once, here, and passed down.
    */
   timeScale: number
+}
+
+/** One line of `values-images`: a path in values.yaml holding the tag of `image`, and its own policy. */
+export interface ValuesImage {
+  /** The dotted path, e.g. `metrics.collector.image.tag`. */
+  path: string
+  image: RepositoryReference
+  range: string
+  includePrereleases: boolean
+  pattern?: RegExp
+}
+
+/**
+ * Parses `values-images`: one image per line, `<path>=<image>`, optionally followed by
+ * space-separated `range=<semver range>`, `tag-pattern=<regex>`, `include-prereleases=true`.
+ *
+ * @throws InputError naming the line for anything that cannot be used.
+ */
+export function parseValuesImages(text: string): ValuesImage[] {
+  const out: ValuesImage[] = []
+  for (const raw of text.split('\n')) {
+    const line = raw.trim()
+    if (!line || line.startsWith('#')) continue
+    const [first, ...options] = line.split(/\s+/)
+    const eq = first.indexOf('=')
+    const path = first.slice(0, eq)
+    if (eq <= 0 || !/^[\w-]+(\.[\w-]+)*$/.test(path)) {
+      throw new InputError(
+        'values-images',
+        `'${line}' is not <path in values.yaml>=<image> (e.g. sidecar.image.tag=otel/opentelemetry-collector)`,
+      )
+    }
+    const image = reference('values-images', () => parseImageReference(first.slice(eq + 1)))
+    const entry: ValuesImage = { path, image, range: '*', includePrereleases: false }
+    for (const option of options) {
+      const [key, ...rest] = option.split('=')
+      const value = rest.join('=')
+      if (key === 'range') {
+        const error = checkRange(value)
+        if (error) throw new InputError('values-images', `${path}: ${error}`)
+        entry.range = value
+      } else if (key === 'tag-pattern') {
+        const compiled = compileTagPattern(value)
+        if (typeof compiled === 'string') throw new InputError('values-images', `${path}: tag-pattern ${compiled}`)
+        entry.pattern = compiled
+      } else if (key === 'include-prereleases' && /^(true|false)$/.test(value)) entry.includePrereleases = value === 'true'
+      else throw new InputError('values-images', `${path}: unknown option '${option}' (range=…, tag-pattern=…, include-prereleases=true)`)
+    }
+    out.push(entry)
+  }
+  return out
 }
 
 /** The image a single chart follows when neither the `image` input nor its annotations name one. */
@@ -392,6 +445,7 @@ export function readInputs(): Inputs {
     includePrereleases: bool('include-prereleases'),
     versionRange,
     tagPattern: tagPatternInput(),
+    valuesImages: parseValuesImages(core.getInput('values-images')),
     minReleaseAgeMs: minReleaseAgeInput(),
     minReleaseAgeUndated: oneOf<'skip' | 'take'>('min-release-age-undated', ['skip', 'take'], 'skip'),
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),

@@ -408,3 +408,52 @@ export function setArtifactHubAnnotations(
   load(out, file)
   return { text: out, changed }
 }
+
+/**
+ * The string at a dotted `path` of a values file (`metrics.collector.image.tag`), or undefined when
+ * the path does not lead to a scalar.
+ *
+ * @throws ChartError when the YAML is invalid.
+ */
+export function valueAt(text: string, path: string, file = 'values.yaml'): string | undefined {
+  const node = load(text, file).getIn(path.split('.'), true)
+  if (!isScalar(node)) return undefined
+  const { value } = node
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined
+}
+
+/**
+ * Returns the values file with the scalar at `path` set to `value`, every other byte unchanged:
+ * comments, order and the value's quoting stay (a plain `1.2.0` stays plain, `"1.2.0"` stays
+ * double-quoted), as `appVersion` is edited in Chart.yaml.
+ *
+ * @throws ChartError when the path does not lead to a one-line scalar, or the result would not
+ *   read back as written (the file is left as it was).
+ */
+export function setValueAt(text: string, path: string, value: string, file = 'values.yaml'): string {
+  const node = load(text, file).getIn(path.split('.'), true)
+  if (!isScalar(node) || !node.range) throw new ChartError(`${file} has no scalar at ${path} to update (values-images)`)
+  const [start, end] = node.range
+  const replacement = blockHeader(node, text) !== undefined ? renderBlock(text.slice(start, end), value) : render(value, node.type)
+  if (replacement === undefined) throw new ChartError(`${file}: ${path} is a block scalar over several lines; write it on one line`)
+  const out = text.slice(0, start) + replacement + text.slice(end)
+  if (valueAt(out, path, file) !== value) {
+    throw new ChartError(`${file}: setting ${path} to ${value} in place would not read back as written, so it was left unchanged`)
+  }
+  return out
+}
+
+/**
+ * Retags one image of the `artifacthub.io/images` annotation: the entry `image: <repository>:<from>`
+ * (with or without Docker Hub's `docker.io/` prefix) becomes `<repository>:<to>`; nothing else
+ * changes. Used for the images `values-images` follows.
+ *
+ * @returns the new text (the same text when no entry matches).
+ */
+export function retagArtifactHubImage(text: string, repository: string, from: string, to: string): string {
+  const bare = repository.replace(/^docker\.io\//, '').replace(/^library\//, '')
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+  const names = [...new Set([repository, bare, `docker.io/${bare}`, `docker.io/library/${bare}`])].map(escape).join('|')
+  const re = new RegExp(`(image["']?:[ \\t]*["']?)(${names}):${escape(from)}(?=["']?(?:[ \\t]*(?:#[^\\r\\n]*)?\\r?$|[ \\t]*[,}\\]]))`, 'gm')
+  return text.replace(re, (_m, head: string, name: string) => `${head}${name}:${to}`)
+}

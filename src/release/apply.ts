@@ -3,14 +3,31 @@ import semver from 'semver'
 import { parse } from 'yaml'
 import { readFile, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { artifactHubImages, imageAtAppVersion, parseChart, setArtifactHubAnnotations, setChartVersions } from '../chart/chart-file.js'
+import {
+  artifactHubImages,
+  imageAtAppVersion,
+  parseChart,
+  retagArtifactHubImage,
+  setArtifactHubAnnotations,
+  setChartVersions,
+  setValueAt,
+} from '../chart/chart-file.js'
 import { ActionError } from '../errors.js'
 import type { Git } from '../git.js'
 import type { PullRequest } from '../github/repo.js'
 import { chartVersionToTag, formatReference } from '../oci/reference.js'
 import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
-import { ARTIFACTHUB_TAG, describeStep, formatTemplate, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
+import {
+  ARTIFACTHUB_TAG,
+  describeStep,
+  formatTemplate,
+  imageName,
+  type ChartPlan,
+  type CommitRef,
+  type PullRequestReport,
+  type Step,
+} from './plan.js'
 import { readProposal } from './pull-request.js'
 import { describeVerify, runVerify, VERIFY_CONTEXT, VerifyError, verifySection, verifySectionOf, type VerifyResult } from './verify.js'
 import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
@@ -151,29 +168,52 @@ export async function preflight(rt: ChartRuntime, plan: ChartPlan): Promise<stri
 }
 
 /**
- * Chart.yaml with the update: `version` and `appVersion`, and, when the chart carries Artifact Hub
- * annotations, the image tag in `artifacthub.io/images` and this release's `artifacthub.io/changes`
- * ("Update <image name> to <appVersion>", linking the upstream releases when known).
+ * The files of the update: Chart.yaml with `version` and `appVersion`, and, when the chart carries
+ * Artifact Hub annotations, the image tags in `artifacthub.io/images` and this release's
+ * `artifacthub.io/changes` ("Update <image name> to <tag>", linking the upstream releases when
+ * known); values.yaml with the values-images tags, when any moves.
+ *
+ * @returns file (relative to the repository root) → new text.
  */
-function editChart(snap: Snapshot, to: { version: string; appVersion: string }): string {
-  const text = setChartVersions(snap.chartText, to, snap.chartFile)
-  if (!/artifacthub\.io\/(images|changes)/.test(text)) return text
-  const entry = imageAtAppVersion(artifactHubImages(text, snap.chartFile), snap.chart.appVersion)
-  const url = snap.upstreamReleases
-  const edited = setArtifactHubAnnotations(
-    text,
-    {
-      from: snap.chart.appVersion,
-      to: to.appVersion,
-      change: {
-        description: `Update ${entry?.name ?? snap.chart.name} to ${to.appVersion}`,
-        link: url ? { name: 'Upstream releases', url } : undefined,
+function editChart(snap: Snapshot, step: Extract<Step, { kind: 'update' }>): Map<string, string> {
+  const { to } = step
+  const images = step.images ?? []
+  let text = setChartVersions(snap.chartText, to, snap.chartFile)
+  for (const i of images) text = retagArtifactHubImage(text, i.image, i.from, i.to)
+  const files = new Map<string, string>()
+  if (images.length && snap.valuesImages) {
+    const values = images.reduce((t, i) => setValueAt(t, i.path, i.to, snap.valuesImages!.file), snap.valuesImages.text)
+    files.set(snap.valuesImages.file, values)
+    for (const i of images) core.info(`${snap.valuesImages.file}: ${i.path} ${i.from} → ${i.to}`)
+  }
+  if (/artifacthub\.io\/(images|changes)/.test(text)) {
+    const appChanged = to.appVersion !== snap.chart.appVersion
+    const entry = imageAtAppVersion(artifactHubImages(text, snap.chartFile), snap.chart.appVersion)
+    const url = snap.upstreamReleases
+    const description = appChanged
+      ? `Update ${entry?.name ?? snap.chart.name} to ${to.appVersion}`
+      : images.map((i) => `Update ${imageName(i.image)} to ${i.to}`).join('; ')
+    const edited = setArtifactHubAnnotations(
+      text,
+      {
+        from: snap.chart.appVersion,
+        to: to.appVersion,
+        change: { description, link: url && appChanged ? { name: 'Upstream releases', url } : undefined },
       },
-    },
-    snap.chartFile,
-  )
-  for (const line of edited.changed) core.info(`${snap.chartFile}: ${line}`)
-  return edited.text
+      snap.chartFile,
+    )
+    for (const line of edited.changed) core.info(`${snap.chartFile}: ${line}`)
+    text = edited.text
+  }
+  files.set(snap.chartFile, text)
+  return files
+}
+
+/** Writes the update's files into a worktree; returns their paths (relative), for the commit. */
+async function writeUpdate(dir: string, snap: Snapshot, step: Extract<Step, { kind: 'update' }>): Promise<string[]> {
+  const files = editChart(snap, step)
+  for (const [file, text] of files) await writeFile(join(dir, file), text)
+  return [...files.keys()]
 }
 
 /**
@@ -208,13 +248,13 @@ export async function prepareUpdate(rt: ChartRuntime, snap: Snapshot, plan: Char
   const dir = rt.scratch.dir('chart-update-')
   const worktree = await git.addWorktree(dir, snap.base)
   try {
-    await writeFile(join(dir, snap.chartFile), editChart(snap, step.to))
+    const files = await writeUpdate(dir, snap, step)
     await vendorDependencies(rt, join(dir, rt.chartRel))
     const lint = plan.steps.find((s) => s.kind === 'lint' && s.source === 'new')
     if (lint?.kind === 'lint') core.info(await rt.helm.lint(join(dir, rt.chartRel), lint.strict === true))
     const commitStep = plan.steps.find((s) => s.kind === 'commit')
     const message = commitStep?.kind === 'commit' ? commitStep.message : 'chore(chart): update appVersion'
-    const commit = await worktree.commit([snap.chartFile], message)
+    const commit = await worktree.commit(files, message)
     core.info(`committed ${commit.slice(0, 12)} on top of origin/${rt.branch} (${snap.base.slice(0, 12)}): ${describeStep(step)}`)
     return { dir, git: worktree, commit }
   } catch (error) {
@@ -453,6 +493,7 @@ async function notesOf(ctx: ApplyContext, version: string, source: string): Prom
     appVersion: plan.release.appVersion,
     image: snap.image,
     previous: previous && { tag: previous.tag, appVersion: before },
+    ...(update?.images?.length ? { images: update.images } : {}),
     ...(!previous && before ? { previousAppVersion: before } : {}),
     commits,
     chartDir: rt.chartRel,
@@ -553,13 +594,13 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
   const dir = rt.scratch.dir('chart-pull-request-')
   const worktree = await git.addWorktree(dir, snap.base)
   try {
-    await writeFile(join(dir, snap.chartFile), editChart(snap, update.to))
+    const files = await writeUpdate(dir, snap, update)
     const message = formatTemplate(inputs.commitMessage, {
       version: update.to.version,
       'app-version': update.to.appVersion,
       name: snap.chart.name,
     })
-    const commit = await worktree.commit([snap.chartFile], message)
+    const commit = await worktree.commit(files, message)
     const tip = step.tip
     const same = tip !== undefined && (await git.sameChange(tip, step.branch, snap.base, commit))
     const done: Step[] = []

@@ -49,6 +49,8 @@ export interface ReleaseNotesInput {
   /** The upstream image, e.g. `docker.io/rocicorp/zero`. */
   image?: string
   previous?: { tag: string; appVersion?: string }
+  /** values-images this release moved. */
+  images?: readonly { image: string; from: string; to: string; path: string }[]
   /** The first release tag's upstream change: `appVersion` before the release commit (no previous tag to read it from). */
   previousAppVersion?: string
   /** Commits to the chart directory since the previous tag, newest first; undefined when the history could not be read. */
@@ -69,6 +71,7 @@ export function releaseNotes(n: ReleaseNotesInput): string {
   const lines = [
     `Chart **${n.name}** \`${n.version}\`: ${upstream}${n.image ? ` (upstream image \`${n.image}\`)` : ''}.`,
     '',
+    ...(n.images?.length ? [...n.images.map((i) => `- \`${i.image}\` \`${i.from}\` → \`${i.to}\` (values.yaml \`${i.path}\`)`), ''] : []),
     '```sh',
     `helm install ${n.name} ${n.ociRepo}/${n.name} --version ${n.version}`,
     '```',

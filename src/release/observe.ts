@@ -1,17 +1,19 @@
 import * as core from '@actions/core'
 import { realpath } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join, relative } from 'node:path'
-import { parseChart, type ChartMetadata } from '../chart/chart-file.js'
+import { parseChart, valueAt, type ChartMetadata } from '../chart/chart-file.js'
 import { Helm } from '../chart/helm.js'
 import { ActionError, ChartError } from '../errors.js'
 import { Git, isValidTagName } from '../git.js'
 import type { Inputs } from '../inputs.js'
-import { chartVersionToTag } from '../oci/reference.js'
-import { bumpVersion, type Selection } from '../versions.js'
+import { chartVersionToTag, formatReference } from '../oci/reference.js'
+import { RegistryClient } from '../oci/registry.js'
+import semver from 'semver'
+import { appVersionOf, bumpVersion, selectVersion, type Selection } from '../versions.js'
 import { ARTIFACTHUB_TAG, decideUpdate, formatTemplate, MAX_VERSION_TRIES, releaseOf, type UpdateDecision } from './plan.js'
 import { decidePullRequest } from './pull-request.js'
 import { chartClient, repoClient, type ChartRuntime } from './runtime.js'
-import type { PullRequestSnapshot, ReleaseConfig, Snapshot } from './snapshot.js'
+import type { PullRequestSnapshot, ReleaseConfig, Snapshot, ValuesImageChange } from './snapshot.js'
 
 /**
  * Observation: reads the remotes (git, the chart registry, the GitHub API) into a {@link Snapshot}
@@ -154,9 +156,10 @@ export async function observe(
   const { git, branch, chartFile } = rt
   const { base, tags } = remote
   const chartText = remote.chartText!
-  const decision = decideUpdate(chart, selection, config.bump, config.tagPattern)
+  const valuesImages = rt.inputs.valuesImages.length ? await observeValuesImages(rt, base) : undefined
+  const decision = decideUpdate(chart, selection, config.bump, config.tagPattern, valuesImages?.changes)
   const registry = await probeRegistry(rt, config, chart, decision, tags)
-  const facts = { chart, selection, tags, registry, base }
+  const facts = { chart, selection, tags, registry, base, valuesImages }
   const first = releaseOf(facts, config)
   let versionCommit: string | undefined
   if (first.release.releaseCommit !== 'new' && !(first.release.published && tags.has(first.release.tag))) {
@@ -178,22 +181,17 @@ export async function observe(
     tags,
     registry,
     versionCommit,
+    valuesImages,
   }
   const githubRelease = config.githubRelease ? await observeGithubRelease(rt, release.tag) : undefined
   const missingRelease = config.githubRelease && !githubRelease?.release
   const pullRequest = propose && decision.kind === 'update' ? await observePullRequest(rt, config, snap, decision, next) : undefined
-  // The upstream releases link, for what an update writes: the pull request body, the changes annotation.
-  const linked =
-    decision.kind === 'update' &&
-    (propose
-      ? pullRequest !== undefined &&
-        !pullRequest.foreign &&
-        decidePullRequest([...pullRequest.pulls], chart.name, decision.appVersion).kind !== 'hold'
-      : /artifacthub\.io\/(images|changes)/.test(chartText))
   return {
     ...snap,
     pullRequest,
-    upstreamReleases: linked ? await upstreamReleases(rt, decision.appVersion) : undefined,
+    upstreamReleases: linksUpstream(decision, propose, pullRequest, chart, chartText)
+      ? await upstreamReleases(rt, (decision as Extract<UpdateDecision, { kind: 'update' }>).appVersion)
+      : undefined,
     githubRelease,
     artifactHub: config.artifacthubRepo ? await observeArtifactHub(rt, base, chart.name) : undefined,
     dispatchRecord:
@@ -313,6 +311,65 @@ async function foreignCommit(rt: ChartRuntime, tip: string, branch: string, base
   // A shallow clone may lack the history that links them.
   await git.unshallow(rt.branch)
   return (await onBase()) ? undefined : `${id} is not on top of ${rt.branch} (its parent ${parent.slice(0, 12)} is not on it)`
+}
+
+/**
+ * Whether the update writes the upstream releases link (the pull request body, the changes
+ * annotation): an appVersion update, proposed in a pull request that is not held or left alone,
+ * or committed to a chart with Artifact Hub annotations.
+ */
+function linksUpstream(
+  decision: UpdateDecision,
+  propose: boolean,
+  pullRequest: PullRequestSnapshot | undefined,
+  chart: ChartMetadata,
+  chartText: string,
+): boolean {
+  if (decision.kind !== 'update' || decision.appVersion === chart.appVersion) return false
+  if (!propose) return /artifacthub\.io\/(images|changes)/.test(chartText)
+  return (
+    pullRequest !== undefined &&
+    !pullRequest.foreign &&
+    decidePullRequest([...pullRequest.pulls], chart.name, decision.appVersion).kind !== 'hold'
+  )
+}
+
+/**
+ * values-images: the chart's values.yaml at `base`, each listed image's current tag there, and its
+ * newest allowed tag (its own range, tag-pattern and prerelease rule; one tag listing per image,
+ * with the upstream credentials only when it is on the upstream image's registry).
+ *
+ * @throws ChartError when values.yaml, or a listed path in it, is missing.
+ */
+async function observeValuesImages(rt: ChartRuntime, base: string): Promise<NonNullable<Snapshot['valuesImages']>> {
+  const { inputs } = rt
+  const file = `${rt.chartRel ? `${rt.chartRel}/` : ''}values.yaml`
+  const text = (await rt.git.showAt(base, file))?.text
+  if (text === undefined) throw new ChartError(`${file} not found at ${base.slice(0, 12)}: values-images needs the chart's values.yaml`)
+  const changes: ValuesImageChange[] = []
+  for (const entry of inputs.valuesImages) {
+    const current = valueAt(text, entry.path, file)
+    if (current === undefined) throw new ChartError(`${file} has no value at ${entry.path} (values-images)`)
+    const sameRegistry = inputs.image?.registry === entry.image.registry
+    const client = new RegistryClient(entry.image, {
+      plainHttp: inputs.plainHttp,
+      timeScale: inputs.timeScale,
+      ...(sameRegistry && inputs.upstreamCredentials
+        ? { credentials: inputs.upstreamCredentials, credentialsInput: 'upstream-username/upstream-password' }
+        : {}),
+    })
+    const sel = selectVersion(await client.listTags(), entry)
+    const from = appVersionOf(current, entry.pattern)
+    const image = formatReference(entry.image)
+    if (!from)
+      throw new ChartError(
+        `${file}: ${entry.path} is '${current}', not a version of ${image}${entry.pattern ? ' under its tag-pattern' : ''}`,
+      )
+    core.info(`values-images: ${image} at ${entry.path} is ${current}; newest allowed ${sel.selected?.tag ?? 'none'}`)
+    if (sel.selected && semver.gt(sel.selected.version, from))
+      changes.push({ path: entry.path, image, from: current, to: sel.selected.tag })
+  }
+  return { file, text, changes }
 }
 
 /**

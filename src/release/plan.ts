@@ -7,7 +7,7 @@ import { isValidTagName, MAX_REF_COMPONENT_BYTES } from '../git.js'
 import { COMPONENT } from '../oci/reference.js'
 import type { Release } from '../github/repo.js'
 import { decidePullRequest, LEFT_ALONE_MARKER, leftAloneComment, pullRequestBody } from './pull-request.js'
-import type { ReleaseConfig, Snapshot } from './snapshot.js'
+import type { ReleaseConfig, Snapshot, ValuesImageChange } from './snapshot.js'
 import { appVersionOf, bumpVersion, isBreaking, releaseType, type BumpKind, type Selection } from '../versions.js'
 
 /**
@@ -28,6 +28,8 @@ export type UpdateDecision =
       version: string
       releaseType: 'patch' | 'minor' | 'major'
       breaking: boolean
+      /** values-images that move with this update. */
+      images?: readonly ValuesImageChange[]
     }
   | { kind: 'current'; chart: ChartMetadata }
   | { kind: 'ahead'; chart: ChartMetadata; newest: string }
@@ -38,7 +40,30 @@ export type UpdateDecision =
  * newer than `appVersion` (SemVer precedence). Never downgrades: when `appVersion` is ahead of
  * everything the policy allows (say a canary while prereleases are excluded), the chart stays.
  */
-export function decideUpdate(chart: ChartMetadata, selection: Selection, bump: BumpKind, tagPattern?: RegExp): UpdateDecision {
+export function decideUpdate(
+  chart: ChartMetadata,
+  selection: Selection,
+  bump: BumpKind,
+  tagPattern?: RegExp,
+  images: readonly ValuesImageChange[] = [],
+): UpdateDecision {
+  const decision = decideAppVersion(chart, selection, bump, tagPattern)
+  if (!images.length) return decision
+  if (decision.kind === 'update') return { ...decision, images }
+  // values-images alone: the chart's version moves (patch), appVersion stays.
+  return {
+    kind: 'update',
+    from: chart,
+    appVersion: chart.appVersion,
+    version: bumpVersion(chart.version, 'patch'),
+    releaseType: 'patch',
+    breaking: false,
+    images,
+  }
+}
+
+/** {@link decideUpdate} for `appVersion` alone. */
+function decideAppVersion(chart: ChartMetadata, selection: Selection, bump: BumpKind, tagPattern?: RegExp): UpdateDecision {
   const newest = selection.selected
   if (!newest) return { kind: 'none-allowed', chart }
   const current = appVersionOf(chart.appVersion, tagPattern)
@@ -129,6 +154,8 @@ export type Step =
       releaseType: string
       breaking: boolean
       skippedVersions: string[]
+      /** values-images moving with the update (their tags in values.yaml). */
+      images?: readonly ValuesImageChange[]
     }
   /** `strict`: `helm lint --strict` (warnings fail); otherwise `helm lint` as chart-testing runs it. */
   | { kind: 'lint'; source: CommitRef; strict?: boolean }
@@ -218,6 +245,7 @@ export function planRelease(input: {
       releaseType: decision.releaseType,
       breaking: decision.breaking,
       skippedVersions: input.skippedVersions ?? [],
+      ...(decision.images?.length ? { images: decision.images } : {}),
     })
     if (input.lint) steps.push({ kind: 'lint', source: 'new', ...(input.strictLint ? { strict: true } : {}) })
     steps.push({ kind: 'commit', branch: input.branch, message: input.commitMessage })
@@ -242,14 +270,8 @@ export function planRelease(input: {
 export function describeStep(step: Step): string {
   const at = (c: CommitRef) => (c === 'new' ? 'the new commit' : c.slice(0, 12))
   switch (step.kind) {
-    case 'update': {
-      const why = `${step.releaseType}${step.breaking ? ', breaking upstream change' : ''}`
-      const skipped = step.skippedVersions.length ? `; skipped taken versions ${step.skippedVersions.join(', ')}` : ''
-      return (
-        `update Chart.yaml: appVersion ${step.from.appVersion} → ${step.to.appVersion}, ` +
-        `version ${step.from.version} → ${step.to.version} (${why})${skipped}`
-      )
-    }
+    case 'update':
+      return describeUpdate(step)
     case 'lint':
       return `helm lint${step.strict ? ' --strict' : ''} the chart at ${at(step.source)}`
     case 'commit':
@@ -279,6 +301,15 @@ export function describeStep(step: Step): string {
         ? `push the update to ${step.branch} and update pull request #${step.existing.number} (${step.existing.url})`
         : `push the update to ${step.branch} and open a pull request into ${step.base}: "${step.title}"`
   }
+}
+
+/** The update step in one line: appVersion (when it moves), version, why, skipped versions, values-images. */
+function describeUpdate(step: Extract<Step, { kind: 'update' }>): string {
+  const why = `${step.releaseType}${step.breaking ? ', breaking upstream change' : ''}`
+  const skipped = step.skippedVersions.length ? `; skipped taken versions ${step.skippedVersions.join(', ')}` : ''
+  const images = (step.images ?? []).map((i) => `; values.yaml ${i.path}: ${i.image} ${i.from} → ${i.to}`).join('')
+  const app = step.from.appVersion === step.to.appVersion ? '' : `appVersion ${step.from.appVersion} → ${step.to.appVersion}, `
+  return `update Chart.yaml: ${app}version ${step.from.version} → ${step.to.version} (${why})${skipped}${images}`
 }
 
 /** The pull request as the job summary and the outputs show it. */
@@ -360,7 +391,7 @@ export function releaseTag(config: ReleaseConfig, name: string, version: string,
 }
 
 /** The facts {@link releaseOf} needs: what observe reads before it knows the release's tag. */
-export type ReleaseFacts = Pick<Snapshot, 'chart' | 'selection' | 'tags' | 'registry' | 'versionCommit' | 'base'>
+export type ReleaseFacts = Pick<Snapshot, 'chart' | 'selection' | 'tags' | 'registry' | 'versionCommit' | 'base' | 'valuesImages'>
 
 /**
  * The release a run completes, from the facts about the chart: the update decision, whether it is
@@ -370,7 +401,7 @@ export type ReleaseFacts = Pick<Snapshot, 'chart' | 'selection' | 'tags' | 'regi
  */
 export function releaseOf(facts: ReleaseFacts, config: ReleaseConfig) {
   const { chart } = facts
-  const decision = decideUpdate(chart, facts.selection, config.bump, config.tagPattern)
+  const decision = decideUpdate(chart, facts.selection, config.bump, config.tagPattern, facts.valuesImages?.changes)
   const propose = decision.kind === 'update' && config.commitMode === 'pull-request'
   const warnings: string[] = []
   let version = chart.version
@@ -428,7 +459,7 @@ export function plan(snap: Snapshot, config: ReleaseConfig): ChartPlan {
     decision: r.propose ? { kind: 'current', chart } : decision,
     release,
     branch: snap.branch,
-    commitMessage: formatTemplate(config.commitMessage, templateValues(chart.name, release.version, release.appVersion)),
+    commitMessage: commitMessageOf(config, chart, release, decision),
     lint: config.lint !== 'off',
     strictLint: config.lint === 'strict',
     skippedVersions: r.skipped,
@@ -440,6 +471,27 @@ export function plan(snap: Snapshot, config: ReleaseConfig): ChartPlan {
   out.warnings.push(...core.warnings)
   if (r.propose && decision.kind === 'update') planProposal(snap, config, decision, r.next, r.skipped, out)
   return out
+}
+
+/** The last part of an image's name: `docker.io/otel/opentelemetry-collector` → `opentelemetry-collector`. */
+export function imageName(image: string): string {
+  return image.split('/').pop()!
+}
+
+/**
+ * The update's commit message: `commit-message` rendered, or, when only values-images move (the
+ * template speaks of appVersion), `chore(chart): update <image> to <tag>, …`; either way a body
+ * listing each image change.
+ */
+function commitMessageOf(config: ReleaseConfig, chart: ChartMetadata, release: ReleaseState, decision: UpdateDecision): string {
+  const images = decision.kind === 'update' ? (decision.images ?? []) : []
+  const appChanged = decision.kind === 'update' && decision.appVersion !== chart.appVersion
+  const subject =
+    images.length && !appChanged
+      ? `chore(chart): update ${images.map((i) => `${imageName(i.image)} to ${i.to}`).join(', ')}${chart.name ? ` (${chart.name})` : ''}`
+      : formatTemplate(config.commitMessage, templateValues(chart.name, release.version, release.appVersion))
+  if (!images.length) return subject
+  return `${subject}\n\n${images.map((i) => `- ${i.image}: ${i.from} → ${i.to} (values.yaml ${i.path})`).join('\n')}`
 }
 
 /** The release state of the version the run completes: its tag, release commit and publication. */
@@ -613,6 +665,7 @@ function planProposal(
     releaseType: decision.releaseType,
     breaking: decision.breaking,
     skippedVersions: skipped,
+    ...(decision.images?.length ? { images: decision.images } : {}),
   }
   out.pullRequestBody = pullRequestBody({
     chart: chart.name,

@@ -30,6 +30,8 @@ export interface Snapshot {
    * and the ones after it up to the first free one).
    */
   readonly registry: ReadonlyMap<string, string | null>
+  /** values-images: the chart's values file at `base`, and the images in it that have a newer allowed tag. */
+  readonly valuesImages?: { readonly file: string; readonly text: string; readonly changes: readonly ValuesImageChange[] }
   /** The newest commit at `base` that changed `version:` in Chart.yaml, when the release has to be repaired. */
   readonly versionCommit?: string
   /** github-release: the Release of the tag (undefined when it has none), and drafts of it. */
@@ -78,4 +80,14 @@ export interface ReleaseConfig {
   readonly dispatchWorkflow: string
   /** `tag-pattern`: where the version is in the upstream tags (and in appVersion); strict semver tags when undefined. */
   readonly tagPattern?: RegExp
+}
+
+/** An image of values.yaml (values-images) moving to a newer tag. */
+export interface ValuesImageChange {
+  /** The dotted path of its tag in values.yaml. */
+  path: string
+  /** The image, e.g. `docker.io/otel/opentelemetry-collector`. */
+  image: string
+  from: string
+  to: string
 }

@@ -335,3 +335,64 @@ describe('issue 21: min-release-age', () => {
     }
   })
 })
+
+describe('issue 21: values-images, a second image in values.yaml', () => {
+  const parts = useRegistry(async (r) => {
+    await r.seedTags('acme/app', ['1.5.0', 'latest'])
+    await r.seedTags('acme/sidecar', ['1.2.0', '1.3.0', '2.0.0-rc.1', 'latest'])
+  })
+  const setup = () => {
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    const host = parts.registry.host
+    const chart = smallChart('charts/app', 'app', '1.5.0', `${host}/acme/app`)
+    chart['charts/app/Chart.yaml'] += `    - name: sidecar\n      image: ${host}/acme/sidecar:1.2.0\n`
+    chart['charts/app/values.yaml'] =
+      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n    tag: "1.2.0" # kept by values-images\n`
+    s.remote.pushFiles(chart, 'feat: app chart with a sidecar')
+    const run = (extra: Record<string, string> = {}) =>
+      s.run({ image: `${host}/acme/app`, 'chart-path': 'charts/app', 'values-images': `sidecar.image.tag=${host}/acme/sidecar`, ...extra })
+    return { s, run, host }
+  }
+
+  it('a newer sidecar alone: values.yaml edited in place, its Artifact Hub entry too, the chart patched, appVersion kept', async () => {
+    const { s, run, host } = setup()
+    const dry = await run({ 'dry-run': 'true' })
+    expect(dry.exitCode, explain(dry, s.remote)).toBe(0)
+    expect(dry.log).toContain(
+      `would: update Chart.yaml: version 1.0.0 → 1.0.1 (patch); values.yaml sidecar.image.tag: ${host}/acme/sidecar 1.2.0 → 1.3.0`,
+    )
+    expect(s.remote.log()).toHaveLength(2)
+
+    const r = await run()
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.outputs).toMatchObject({ 'app-version': '1.5.0', 'chart-version': '1.0.1', pushed: 'true' })
+    const show = (file: string) => s.remote.git(['show', `main:charts/app/${file}`], s.remote.dir)
+    expect(show('values.yaml') + '\n').toBe(
+      // (the helper trims the last line break)
+      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n    tag: "1.3.0" # kept by values-images\n`,
+    )
+    expect(show('Chart.yaml')).toContain(`image: ${host}/acme/sidecar:1.3.0`)
+    expect(show('Chart.yaml')).toContain(`image: ${host}/acme/app:1.5.0`)
+    expect(show('Chart.yaml')).toMatch(/^appVersion: "1\.5\.0"/m)
+    const message = s.remote.git(['log', '-1', '--format=%B', 'main'], s.remote.dir)
+    expect(message).toContain('chore(chart): update sidecar to 1.3.0 (app)')
+    expect(message).toContain(`- ${host}/acme/sidecar: 1.2.0 → 1.3.0 (values.yaml sidecar.image.tag)`)
+    expect(s.remote.git(['show', '--name-only', '--format=', 'main'], s.remote.dir).trim().split('\n').sort()).toEqual([
+      'charts/app/Chart.yaml',
+      'charts/app/values.yaml',
+    ])
+    expect(await parts.registry.listTags(`${s.ns}/app`)).toEqual(['1.0.1'])
+    // Up to date: nothing more.
+    const idle = await run()
+    expect(idle.exitCode, explain(idle, s.remote)).toBe(0)
+    expect(idle.outputs.updated).toBe('false')
+    expect(s.remote.log()).toHaveLength(3)
+  })
+
+  it('a bad line is refused at start, naming the input', async () => {
+    const { run } = setup()
+    const r = await run({ 'values-images': 'not a path' })
+    expect(r.exitCode).toBe(1)
+    expect(visibleLog(r)).toContain("::error::input 'values-images': 'not a path' is not <path in values.yaml>=<image>")
+  })
+})
