@@ -347,7 +347,8 @@ describe('issue 21: values-images, a second image in values.yaml', () => {
     const chart = smallChart('charts/app', 'app', '1.5.0', `${host}/acme/app`)
     chart['charts/app/Chart.yaml'] += `    - name: sidecar\n      image: ${host}/acme/sidecar:1.2.0\n`
     chart['charts/app/values.yaml'] =
-      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n    tag: "1.2.0" # kept by values-images\n`
+      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n` +
+      '    tag: "1.2.0" # kept by values-images\n'
     s.remote.pushFiles(chart, 'feat: app chart with a sidecar')
     const run = (extra: Record<string, string> = {}) =>
       s.run({ image: `${host}/acme/app`, 'chart-path': 'charts/app', 'values-images': `sidecar.image.tag=${host}/acme/sidecar`, ...extra })
@@ -369,7 +370,8 @@ describe('issue 21: values-images, a second image in values.yaml', () => {
     const show = (file: string) => s.remote.git(['show', `main:charts/app/${file}`], s.remote.dir)
     expect(show('values.yaml') + '\n').toBe(
       // (the helper trims the last line break)
-      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n    tag: "1.3.0" # kept by values-images\n`,
+      `# the app's values\nreplicas: 1\nsidecar:\n  image:\n    repository: ${host}/acme/sidecar\n` +
+        '    tag: "1.3.0" # kept by values-images\n',
     )
     expect(show('Chart.yaml')).toContain(`image: ${host}/acme/sidecar:1.3.0`)
     expect(show('Chart.yaml')).toContain(`image: ${host}/acme/app:1.5.0`)
