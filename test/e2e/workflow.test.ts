@@ -24,6 +24,8 @@ describe('release-chart.yml on schedule', () => {
   beforeAll(async () => {
     registry = await startRegistry()
     await seedUpstream(registry)
+    const values = readFileSync(join(CHART_SOURCE, 'values.yaml'), 'utf8')
+    await registry.seedTags('otel/opentelemetry-collector', [/collector:\n\s+#[^]*?tag: "([^"]+)"/.exec(values)![1], 'latest'])
   })
   afterAll(async () => {
     await registry?.stop()
@@ -44,6 +46,8 @@ describe('release-chart.yml on schedule', () => {
       // GitHub the checkout is this repository; here the checkout holds only the chart, so the
       // harness comes from this repository's own directory.
       'verify-command': step.with['verify-command'].replace('$GITHUB_WORKSPACE', ROOT),
+      // The collector's image on loopback too, at the chart's own tag: nothing newer there.
+      'values-images': step.with['values-images'].replace('docker.io/', `${registry.host}/`),
     }
     const r = await s.run(inputs, { env: { GITHUB_EVENT_NAME: 'schedule', GITHUB_REF: 'refs/heads/main' } })
     expect(r.exitCode, explain(r, s.remote)).toBe(0)

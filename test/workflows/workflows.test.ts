@@ -71,6 +71,8 @@ describe('release-chart.yml, as GitHub evaluates it', () => {
       // Publish only what works (issue 20): the boot test of the new zero-cache gates every release.
       'verify-command': 'npm --prefix "$GITHUB_WORKSPACE" run verify:zero',
       'verify-timeout-minutes': '20',
+      // The collector sidecar follows its upstream (issue 21).
+      'values-images': 'metrics.collector.image.tag=docker.io/otel/opentelemetry-collector',
       ...expected,
     })
     for (const key of Object.keys(steps[0].with)) expect(actionInputs).toContain(key)
