@@ -391,6 +391,21 @@ describe('issue 21: values-images, a second image in values.yaml', () => {
     expect(s.remote.log()).toHaveLength(3)
   })
 
+  it('with an appVersion update: one commit, one bump, both changes in its message', async () => {
+    const { s, run, host } = setup()
+    await parts.registry.seedTags('acme/app', ['1.6.0'])
+    const r = await run()
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    expect(r.outputs).toMatchObject({ 'app-version': '1.6.0', 'chart-version': '1.0.1' })
+    const message = s.remote.git(['log', '-1', '--format=%B', 'main'], s.remote.dir)
+    expect(message).toMatch(/^chore\(chart\): update appVersion to 1\.6\.0\n\n/)
+    expect(message).toContain(`- ${host}/acme/sidecar: 1.2.0 → 1.3.0 (values.yaml sidecar.image.tag)`)
+    const chart = s.remote.git(['show', 'main:charts/app/Chart.yaml'], s.remote.dir)
+    expect(chart).toContain(`image: ${host}/acme/app:1.6.0`)
+    expect(chart).toContain(`image: ${host}/acme/sidecar:1.3.0`)
+    expect(s.remote.log()).toHaveLength(3)
+  })
+
   it('a bad line is refused at start, naming the input', async () => {
     const { run } = setup()
     const r = await run({ 'values-images': 'not a path' })

@@ -30,6 +30,17 @@ describe('releaseNotes', () => {
     chartDir: 'charts/zero-cache',
     ociRepo: 'oci://ghcr.io/acme/charts',
   }
+  it("lists the values-images changes of the release (issue 21), and the first tag's upstream change (issue 20)", () => {
+    const notes = releaseNotes({
+      ...base,
+      previousAppVersion: '1.6.1',
+      images: [{ image: 'docker.io/otel/opentelemetry-collector', from: '0.138.0', to: '0.139.0', path: 'metrics.collector.image.tag' }],
+      commits: [],
+    })
+    expect(notes).toContain('`appVersion` `1.6.1` → `1.9.0`')
+    expect(notes).toContain('- `docker.io/otel/opentelemetry-collector` `0.138.0` → `0.139.0` (values.yaml `metrics.collector.image.tag`)')
+  })
+
   it('gives the upstream change, install line, digest and commits since the previous tag', () => {
     const notes = releaseNotes({
       ...base,
