@@ -18,16 +18,7 @@ import type { PullRequest } from '../github/repo.js'
 import { chartVersionToTag, formatReference } from '../oci/reference.js'
 import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
-import {
-  ARTIFACTHUB_TAG,
-  describeStep,
-  formatTemplate,
-  imageName,
-  type ChartPlan,
-  type CommitRef,
-  type PullRequestReport,
-  type Step,
-} from './plan.js'
+import { ARTIFACTHUB_TAG, describeStep, imageName, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
 import { readProposal } from './pull-request.js'
 import { describeVerify, runVerify, VERIFY_CONTEXT, VerifyError, verifySection, verifySectionOf, type VerifyResult } from './verify.js'
 import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
@@ -587,7 +578,7 @@ async function applyComment(ctx: ApplyContext, step: Extract<Step, { kind: 'pull
  */
 async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: 'pull-request' }>): Promise<Outcome> {
   const { rt, snap, plan } = ctx
-  const { git, inputs } = rt
+  const { git } = rt
   const update = plan.steps.find((s): s is Extract<Step, { kind: 'update' }> => s.kind === 'update')!
   const lint = plan.steps.find((s): s is Extract<Step, { kind: 'lint' }> => s.kind === 'lint' && s.source === 'new')
   const repo = await repoClient(rt)
@@ -595,12 +586,7 @@ async function applyPullRequest(ctx: ApplyContext, step: Extract<Step, { kind: '
   const worktree = await git.addWorktree(dir, snap.base)
   try {
     const files = await writeUpdate(dir, snap, update)
-    const message = formatTemplate(inputs.commitMessage, {
-      version: update.to.version,
-      'app-version': update.to.appVersion,
-      name: snap.chart.name,
-    })
-    const commit = await worktree.commit(files, message)
+    const commit = await worktree.commit(files, step.message)
     const tip = step.tip
     const same = tip !== undefined && (await git.sameChange(tip, step.branch, snap.base, commit))
     const done: Step[] = []

@@ -177,6 +177,8 @@ export type Step =
       tip?: string
       /** The branch the pull request targets. */
       base: string
+      /** The commit's message (its first line is the title). */
+      message: string
       title: string
       /** The open pull request this run updates; undefined when it opens one. */
       existing?: { number: number; url: string }
@@ -483,7 +485,12 @@ export function imageName(image: string): string {
  * template speaks of appVersion), `chore(chart): update <image> to <tag>, …`; either way a body
  * listing each image change.
  */
-function commitMessageOf(config: ReleaseConfig, chart: ChartMetadata, release: ReleaseState, decision: UpdateDecision): string {
+function commitMessageOf(
+  config: ReleaseConfig,
+  chart: ChartMetadata,
+  release: { version: string; appVersion: string },
+  decision: UpdateDecision,
+): string {
   const images = decision.kind === 'update' ? (decision.images ?? []) : []
   const appChanged = decision.kind === 'update' && decision.appVersion !== chart.appVersion
   const subject =
@@ -682,7 +689,8 @@ function planProposal(
     kind: 'pull-request',
     branch: prBranch,
     base: snap.branch,
-    title: formatTemplate(config.commitMessage, next).split('\n')[0],
+    message: commitMessageOf(config, chart, to, decision),
+    title: commitMessageOf(config, chart, to, decision).split('\n')[0],
     tip: pr.tip,
     existing: open && { number: open.number, url: open.url },
   })
