@@ -322,41 +322,41 @@ export class RegistryClient {
       const d = typeof value === 'string' ? new Date(value) : undefined
       return d && !Number.isNaN(d.getTime()) && d.getTime() > 0 ? d : undefined
     }
-    try {
-      let found = await this.getManifest(reference)
-      for (let depth = 0; found && depth < 2; depth++) {
-        const { manifest, mediaType } = found
-        const annotated = date(manifest.annotations?.['org.opencontainers.image.created'])
-        if (annotated) return annotated
-        if (isIndexMediaType(mediaType)) {
-          const children = (manifest.manifests ?? []) as { digest: string; platform?: { os?: string } }[]
-          const child = children.find((m) => m.platform?.os !== 'unknown')
-          found = child ? await this.getManifest(child.digest) : undefined
-          continue
-        }
-        if (!manifest.config?.digest) return undefined
-        const url = `${this.base}/v2/${this.ref.repository}/blobs/${manifest.config.digest}`
-        const res = await this.request('GET', url, {})
-        if (res.status !== 200) {
-          await res.body?.cancel()
-          return undefined
-        }
-        return date((await this.readJson<{ created?: unknown }>(res, url))?.created)
-      }
-    } catch (error) {
-      core.debug(`${this.name}: could not read when ${reference} was built: ${(error as Error).message}`)
-    }
-    return undefined
+    return this.readImage(reference, 'when it was built', {
+      fromAnnotations: (annotations) => date(annotations?.['org.opencontainers.image.created']),
+      fromConfig: (config) => date(config.created),
+    })
   }
 
   /** Reads what {@link imageSource} returns, once per reference. */
-  private async readImageSource(reference: string): Promise<string | undefined> {
+  private readImageSource(reference: string): Promise<string | undefined> {
+    const nonEmpty = (value: unknown) => (typeof value === 'string' && value ? value : undefined)
+    return this.readImage(reference, 'the source', {
+      fromAnnotations: (annotations) => nonEmpty(annotations?.[SOURCE_ANNOTATION]),
+      fromConfig: (config) => nonEmpty(config.config?.Labels?.[SOURCE_ANNOTATION]),
+    })
+  }
+
+  /**
+   * A fact about an image, from the first place that has it: the manifest's (or index's)
+   * annotations; for an index, its first child that is not an attestation (platform
+   * `unknown/unknown`); else the image configuration (`GET /v2/<name>/blobs/<config digest>`).
+   * One to three requests. Never throws: a fact that cannot be read is undefined (logged at debug).
+   */
+  private async readImage<T>(
+    reference: string,
+    what: string,
+    read: {
+      fromAnnotations: (annotations: Record<string, string> | undefined) => T | undefined
+      fromConfig: (config: { created?: unknown; config?: { Labels?: Record<string, string> } }) => T | undefined
+    },
+  ): Promise<T | undefined> {
     try {
       let found = await this.getManifest(reference)
       for (let depth = 0; found && depth < 2; depth++) {
         const { manifest, mediaType } = found
-        const annotated = manifest.annotations?.[SOURCE_ANNOTATION]
-        if (annotated) return annotated
+        const annotated = read.fromAnnotations(manifest.annotations)
+        if (annotated !== undefined) return annotated
         if (isIndexMediaType(mediaType)) {
           const children = (manifest.manifests ?? []) as { digest: string; platform?: { os?: string } }[]
           const child = children.find((m) => m.platform?.os !== 'unknown')
@@ -370,12 +370,11 @@ export class RegistryClient {
           await res.body?.cancel()
           return undefined
         }
-        const config = await this.readJson<{ config?: { Labels?: Record<string, string> } }>(res, url)
-        const label = config?.config?.Labels?.[SOURCE_ANNOTATION]
-        return typeof label === 'string' && label ? label : undefined
+        const config = await this.readJson<{ created?: unknown; config?: { Labels?: Record<string, string> } }>(res, url)
+        return config ? read.fromConfig(config) : undefined
       }
     } catch (error) {
-      core.debug(`${this.name}: could not read the source of ${reference}: ${(error as Error).message}`)
+      core.debug(`${this.name}: could not read ${what} of ${reference}: ${(error as Error).message}`)
     }
     return undefined
   }
