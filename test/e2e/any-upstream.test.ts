@@ -101,10 +101,16 @@ describe('issue 21: tag-pattern', () => {
     r.seedTags('library/postgres', ['16.3-alpine', '16.4-alpine', '16.4', '16.10', '17.0-alpine', '16.4-bookworm', 'latest', 'alpine']),
   )
 
-  it('-alpine tags: the newest allowed is taken as listed, two-part versions compared as X.Y.0, the chart bumped', async () => {
+  /** A repository holding `charts/pg`, following library/postgres at `appVersion`. */
+  const pgChart = (appVersion: string) => {
     const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
     const image = `${parts.registry.host}/library/postgres`
-    s.remote.pushFiles(smallChart('charts/pg', 'pg', '16.3-alpine', image), 'feat: pg chart')
+    s.remote.pushFiles(smallChart('charts/pg', 'pg', appVersion, image), 'feat: pg chart')
+    return { s, image }
+  }
+
+  it('-alpine tags: the newest allowed is taken as listed, two-part versions compared as X.Y.0, the chart bumped', async () => {
+    const { s, image } = pgChart('16.3-alpine')
     const r = await s.run({ image, 'chart-path': 'charts/pg', 'tag-pattern': '^(?<version>\\d+\\.\\d+)-alpine$', 'version-range': '<17' })
     expect(r.exitCode, explain(r, s.remote)).toBe(0)
     expect(r.outputs).toMatchObject({ 'previous-app-version': '16.3-alpine', 'app-version': '16.4-alpine', 'chart-version': '1.0.1' })
@@ -116,9 +122,7 @@ describe('issue 21: tag-pattern', () => {
   })
 
   it('plain two-part tags, and a pattern without its group refused at start naming the input', async () => {
-    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
-    const image = `${parts.registry.host}/library/postgres`
-    s.remote.pushFiles(smallChart('charts/pg', 'pg', '16.4', image), 'feat: pg chart')
+    const { s, image } = pgChart('16.4')
     const bad = await s.run({ image, 'chart-path': 'charts/pg', 'tag-pattern': '^\\d+\\.\\d+$' })
     expect(bad.exitCode).toBe(1)
     expect(visibleLog(bad)).toContain("::error::input 'tag-pattern': '^\\d+\\.\\d+$' has no named group 'version'")
@@ -129,9 +133,7 @@ describe('issue 21: tag-pattern', () => {
   })
 
   it('an appVersion the pattern does not match is a clear error, nothing written', async () => {
-    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
-    const image = `${parts.registry.host}/library/postgres`
-    s.remote.pushFiles(smallChart('charts/pg', 'pg', '16.3-bookworm', image), 'feat: pg chart')
+    const { s, image } = pgChart('16.3-bookworm')
     const r = await s.run({ image, 'chart-path': 'charts/pg', 'tag-pattern': '^(?<version>\\d+\\.\\d+)-alpine$' })
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toContain("appVersion '16.3-bookworm' does not match tag-pattern")
