@@ -61,6 +61,8 @@ export async function run(): Promise<void> {
         reported = true
       } else {
         // One chart is the several-chart release with n = 1: the same per-chart release, its own report layout.
+        // Named in the charts output even when the run fails before it reads the chart (an upstream error).
+        report.chartName = (await chartNames([charts[0]]))[0]?.name ?? basename(charts[0].dir)
         await releaseChart(newActionRuntime(scratch), inputs, charts[0], report, false)
       }
     } else {

@@ -46,6 +46,8 @@ describe('issue 21: upstream credentials', () => {
     expect(visibleLog(anonymous)).toMatch(
       /::error::could not list the tags of .*rocicorp\/zero: HTTP 401.*\(upstream-username\/upstream-password\)/,
     )
+    // Failed before reading the chart, and still named in the charts output (issue 20).
+    expect(JSON.parse(anonymous.outputs.charts)).toEqual([expect.objectContaining({ name: 'zero-cache', path: 'charts/zero-cache' })])
     const wrong = await s.run({ 'upstream-username': HUB_USER, 'upstream-password': 'not-the-token' })
     expect(wrong.exitCode).toBe(1)
     expect(visibleLog(wrong)).toContain(`refused the credentials of '${HUB_USER}' (upstream-username/upstream-password)`)
