@@ -50,8 +50,8 @@ export interface Inputs {
   tagPattern?: RegExp
   /** `values-images`: images kept current in values.yaml, besides the chart's own (appVersion). */
   valuesImages: ValuesImage[]
-  /** `min-release-age` in milliseconds: a version is a candidate once its image is that old; undefined: no cooldown. */
-  minReleaseAgeMs?: number
+  /** `min-release-age` as given (`3d`) and in milliseconds: a version is a candidate once its image is that old; undefined: no cooldown. */
+  minReleaseAge?: { text: string; ms: number }
   /** `min-release-age-undated`: `skip` (hold back, with a notice) or `take` a version whose image gives no date. */
   minReleaseAgeUndated: 'skip' | 'take'
   bump: BumpKind
@@ -348,13 +348,13 @@ function tagPatternInput(): RegExp | undefined {
   return compiled
 }
 
-/** `min-release-age` in ms (`72h`, `3d`, `90m`); undefined when empty. @throws InputError for any other form. */
-function minReleaseAgeInput(): number | undefined {
+/** `min-release-age` (`72h`, `3d`, `90m`) and its milliseconds; undefined when empty. @throws InputError for any other form. */
+function minReleaseAgeInput(): { text: string; ms: number } | undefined {
   const raw = input('min-release-age')
   if (!raw) return undefined
   const ms = parseAge(raw)
   if (ms === undefined) throw new InputError('min-release-age', `'${raw}' is not an age (e.g. 72h, 3d, 90m)`)
-  return ms
+  return { text: raw, ms }
 }
 
 /** `verify-timeout-minutes`: more than 0, at most 360 (a GitHub-hosted job's limit), fractions allowed. */
@@ -446,7 +446,7 @@ export function readInputs(): Inputs {
     versionRange,
     tagPattern: tagPatternInput(),
     valuesImages: parseValuesImages(core.getInput('values-images')),
-    minReleaseAgeMs: minReleaseAgeInput(),
+    minReleaseAge: minReleaseAgeInput(),
     minReleaseAgeUndated: oneOf<'skip' | 'take'>('min-release-age-undated', ['skip', 'take'], 'skip'),
     bump: oneOf<BumpKind>('bump', ['auto', 'patch', 'minor', 'major'], 'auto'),
     tagFormat: template('tag-format', 'v{version}', ['version']),

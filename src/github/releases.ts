@@ -41,6 +41,15 @@ function toRelease(raw: unknown): Release {
   }
 }
 
+/**
+ * GitHub's 422 "Validation Failed" whose error code is `already_exists` (Octokit puts the errors in
+ * the message): a concurrent run made the Release, or the asset, first.
+ */
+function alreadyExists(error: unknown): boolean {
+  const e = error as HttpError
+  return e.status === 422 && /already_exists/.test(e.message ?? '')
+}
+
 /** Releases: by tag, drafts, create, notes, assets. */
 export class ReleasesApi {
   constructor(private readonly r: Repository) {}
@@ -131,7 +140,7 @@ export class ReleasesApi {
       })
       return toRelease(res.data)
     } catch (error) {
-      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) {
+      if (alreadyExists(error)) {
         const existing = await this.releaseByTag(draft.tag)
         if (existing) {
           await this.r.call(`delete the duplicate draft release ${draft.id}`, () =>
@@ -163,7 +172,7 @@ export class ReleasesApi {
         headers: { 'content-type': contentType },
       })
     } catch (error) {
-      if ((error as HttpError).status === 422 && /already_exists/.test((error as HttpError).message ?? '')) return
+      if (alreadyExists(error)) return
       this.r.fail(error, `upload ${name} to the release of ${release.tag}`)
     }
   }

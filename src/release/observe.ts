@@ -6,7 +6,7 @@ import { Helm } from '../chart/helm.js'
 import { ActionError, ChartError } from '../errors.js'
 import { Git, isValidTagName } from '../git.js'
 import type { Inputs } from '../inputs.js'
-import { chartVersionToTag, formatReference } from '../oci/reference.js'
+import { chartVersionToTag, formatReference, type RepositoryReference } from '../oci/reference.js'
 import { RegistryClient } from '../oci/registry.js'
 import semver from 'semver'
 import { appVersionOf, bumpVersion, selectVersion, type Selection } from '../versions.js'
@@ -314,6 +314,30 @@ async function foreignCommit(rt: ChartRuntime, tip: string, branch: string, base
 }
 
 /**
+ * A values-images image's tags, listed once per run (a re-plan after a push race reuses them):
+ * anonymously, or with the upstream credentials when it is on the upstream image's registry.
+ */
+function valuesImageTags(rt: ChartRuntime, image: RepositoryReference): Promise<string[]> {
+  const { inputs } = rt
+  const key = `${image.registry}/${image.repository}`
+  rt.valuesTags ??= new Map()
+  let tags = rt.valuesTags.get(key)
+  if (!tags) {
+    const sameRegistry = inputs.image?.registry === image.registry
+    const client = new RegistryClient(image, {
+      plainHttp: inputs.plainHttp,
+      timeScale: inputs.timeScale,
+      ...(sameRegistry && inputs.upstreamCredentials
+        ? { credentials: inputs.upstreamCredentials, credentialsInput: 'upstream-username/upstream-password' }
+        : {}),
+    })
+    tags = client.listTags()
+    rt.valuesTags.set(key, tags)
+  }
+  return tags
+}
+
+/**
  * Whether the update writes the upstream releases link (the pull request body, the changes
  * annotation): an appVersion update, proposed in a pull request that is not held or left alone,
  * or committed to a chart with Artifact Hub annotations.
@@ -350,15 +374,7 @@ async function observeValuesImages(rt: ChartRuntime, base: string): Promise<NonN
   for (const entry of inputs.valuesImages) {
     const current = valueAt(text, entry.path, file)
     if (current === undefined) throw new ChartError(`${file} has no value at ${entry.path} (values-images)`)
-    const sameRegistry = inputs.image?.registry === entry.image.registry
-    const client = new RegistryClient(entry.image, {
-      plainHttp: inputs.plainHttp,
-      timeScale: inputs.timeScale,
-      ...(sameRegistry && inputs.upstreamCredentials
-        ? { credentials: inputs.upstreamCredentials, credentialsInput: 'upstream-username/upstream-password' }
-        : {}),
-    })
-    const sel = selectVersion(await client.listTags(), entry)
+    const sel = selectVersion(await valuesImageTags(rt, entry.image), entry)
     const from = appVersionOf(current, entry.pattern)
     const image = formatReference(entry.image)
     if (!from)

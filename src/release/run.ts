@@ -138,33 +138,34 @@ function watch(inputs: Inputs, report: RunReport, tags: string[]): Selection {
  */
 async function cooledSelection(rt: ChartRuntime, selection: Selection, appVersion: string, report: RunReport): Promise<Selection> {
   const { inputs } = rt
-  if (inputs.minReleaseAgeMs === undefined || !selection.selected || !rt.upstream) return selection
+  const { minReleaseAge } = inputs
+  if (!minReleaseAge || !selection.selected || !rt.upstream) return selection
   const upstream = rt.upstream
-  rt.cooldown ??= (async () => {
+  const current = appVersionOf(appVersion, inputs.tagPattern)
+  // Dated once per run, unless a re-plan finds another appVersion (a concurrent run moved the branch).
+  if (rt.cooldown?.appVersion !== appVersion) {
     const candidates = allowedVersions(upstream.tags, {
       includePrereleases: inputs.includePrereleases,
       range: inputs.versionRange,
       pattern: inputs.tagPattern,
     })
-    const current = appVersionOf(appVersion, inputs.tagPattern)
-    const rule = { minAgeMs: inputs.minReleaseAgeMs!, takeUndated: inputs.minReleaseAgeUndated === 'take', now: new Date() }
-    return pickOldEnough(candidates, current, rule, (tag) => upstream.client.imageCreated(tag))
-  })()
-  const result = await rt.cooldown
-  const age = core.getInput('min-release-age').trim()
-  for (const w of result.waiting) {
-    const line = w.until
-      ? `${w.tag} waits for min-release-age ${age}: a candidate from ${w.until.toISOString()}`
-      : `${w.tag} is held back: its image gives no build date (org.opencontainers.image.created or the configuration's created); ` +
-        `set min-release-age-undated: take to take undated versions`
-    if (!w.until) core.notice(line)
-    else core.info(line)
-    if (!report.notes.includes(line)) report.notes.push(line)
+    const rule = { minAgeMs: minReleaseAge.ms, takeUndated: inputs.minReleaseAgeUndated === 'take', now: new Date() }
+    const result = await pickOldEnough(candidates, current, rule, (tag) => upstream.client.imageCreated(tag))
+    rt.cooldown = { appVersion, result }
+    for (const w of result.waiting) {
+      const line = w.until
+        ? `${w.tag} waits for min-release-age ${minReleaseAge.text}: a candidate from ${w.until.toISOString()}`
+        : `${w.tag} is held back: its image gives no build date (org.opencontainers.image.created or the configuration's created); ` +
+          `set min-release-age-undated: take to take undated versions`
+      if (!w.until) core.notice(line)
+      else core.info(line)
+      report.notes.push(line)
+    }
+    if (result.unchecked) report.notes.push(`${result.unchecked} older candidates newer than appVersion ${appVersion} were not dated`)
+    if (result.selected && result.selected.tag !== selection.selected.tag) core.info(`after the cooldown: ${result.selected.tag}`)
   }
-  if (result.unchecked) report.notes.push(`${result.unchecked} older candidates newer than appVersion ${appVersion} were not dated`)
-  if (result.selected && result.selected.tag !== selection.selected.tag) core.info(`after the cooldown: ${result.selected.tag}`)
+  const { result } = rt.cooldown
   // No newer version old enough: the chart stays at its appVersion.
-  const current = appVersionOf(appVersion, inputs.tagPattern)
   return { ...selection, selected: result.selected ?? (current ? { tag: appVersion, version: current } : selection.selected) }
 }
 

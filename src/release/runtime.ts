@@ -1,3 +1,4 @@
+import type { CooldownResult } from './cooldown.js'
 import type { VerifyResult } from './verify.js'
 import type { Helm } from '../chart/helm.js'
 import { ChartError } from '../errors.js'
@@ -114,8 +115,10 @@ export interface ChartRuntime {
   repo?: RepositoryApi
   /** The chart archive this run packaged (version, the commit it was packaged at), for publishing and the Release. */
   archive?: { version: string; commit: string; path: string }
-  /** The cooldown's choice (min-release-age), decided once per run. */
-  cooldown?: Promise<import('./cooldown.js').CooldownResult>
+  /** The cooldown's choice (min-release-age) for the appVersion it was decided from. */
+  cooldown?: { appVersion: string; result: CooldownResult }
+  /** values-images: each image's tag listing, read once per run (a re-plan reuses it). */
+  valuesTags?: Map<string, Promise<string[]>>
   /** The verification this run made, by the chart directory's tree id (an identical update is not verified twice). */
   verified?: { tree: string; result: VerifyResult }
 }

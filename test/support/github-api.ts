@@ -752,7 +752,7 @@ export class GitHubApiDouble {
       ...(fill(RELEASE_SCHEMA) as object),
       url: `${api}/releases/${r.id}`,
       // A draft's page is not at its tag (it does not hold the tag yet): GitHub links it as
-      // releases/tag/untagged-<hex> (observed; e.g. softprops/action-gh-release#264).
+      // releases/tag/untagged-<20 hex>, even with a tag_name (esphome/workflows#170, grafana/plugin-workflows#2).
       html_url: r.draft
         ? `https://github.com/${repository}/releases/tag/untagged-${r.id.toString(16).padStart(20, '0')}`
         : `https://github.com/${repository}/releases/tag/${encodeURIComponent(r.tag)}`,
@@ -1139,14 +1139,13 @@ export class GitHubApiDouble {
           return invalid([{ resource: 'Release', code: 'already_exists', field: 'tag_name' }], 'releases/releases#update-a-release')
         }
         // An immutable published Release keeps its tag and stays published: only title and notes change
-        // (microsoft/hve-core#554: `gh release edit --draft=true` refused on one; the message is this double's).
+        // (../shared/FACTS.md; microsoft/hve-core#554: `gh release edit --draft=true` refused on one). GitHub's
+        // exact answer is not known, so the double answers a plain 422 and records the attempt as a violation:
+        // the action must never try it.
         const immutable = !r.draft && this.immutableReleases.has(repository)
         if (immutable && ((typeof input.tag_name === 'string' && input.tag_name !== r.tag) || input.draft === true)) {
-          return this.send(req, res, template, 422, {
-            message: 'Cannot modify an immutable release',
-            documentation_url: 'https://docs.github.com/rest/releases/releases#update-a-release',
-            status: '422',
-          })
+          this.violations.push(`PATCH ${url.pathname}: changes the tag or draft state of immutable release ${r.id}`)
+          return invalid([], 'releases/releases#update-a-release')
         }
         if (typeof input.body === 'string') r.body = input.body
         if (typeof input.name === 'string') r.name = input.name
