@@ -161,6 +161,7 @@ export function parseValuesImages(text: string): ValuesImage[] {
         `'${line}' is not <path in values.yaml>=<image> (e.g. sidecar.image.tag=otel/opentelemetry-collector)`,
       )
     }
+    if (out.some((e) => e.path === path)) throw new InputError('values-images', `${path} is listed twice: one image per path`)
     const image = reference('values-images', () => parseImageReference(first.slice(eq + 1)))
     const entry: ValuesImage = { path, image, range: '*', includePrereleases: false }
     for (const option of options) {

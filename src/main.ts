@@ -115,6 +115,12 @@ async function runSeveral(inputs: Inputs, charts: ChartTarget[], runtime: Action
       `applies to one chart; chart-path names ${charts.length}: each follows the image of its artifacthub.io/images annotation`,
     )
   }
+  if (inputs.valuesImages.length) {
+    throw new InputError(
+      'values-images',
+      `applies to one chart's values.yaml; chart-path names ${charts.length}: release the chart with values-images from a step of its own`,
+    )
+  }
   const tagFormat = inputs.tagFormatSet ? inputs.tagFormat : '{name}-{version}'
   if (!tagFormat.includes('{name}')) {
     throw new InputError(

@@ -110,6 +110,9 @@ describe('several charts in one step', () => {
     const sameTags = await s.run({ image: '', 'chart-path': 'charts/zero-cache\ncharts/cache', 'tag-format': 'v{version}' })
     expect(sameTags.exitCode).toBe(1)
     expect(visibleLog(sameTags)).toContain("input 'tag-format': 'v{version}' has no {name}")
+    const withValues = await s.run({ image: '', 'chart-path': 'charts/*', 'values-images': 'sidecar.image.tag=acme/sidecar' })
+    expect(withValues.exitCode).toBe(1)
+    expect(visibleLog(withValues)).toContain("input 'values-images': applies to one chart's values.yaml; chart-path names 2")
     expect([...s.remote.tags().keys()]).toEqual([])
   })
 

@@ -28,6 +28,21 @@ describe('readInputs', () => {
     [{ 'max-age-days': 'Infinity' }, "input 'max-age-days': 'Infinity' is not a number"],
     [{ 'max-age-days': '0x10' }, "input 'max-age-days': '0x10' is not a number"],
     [{ 'dry-run': 'yes' }, "input 'dry-run': 'yes' is not a boolean"],
+    [{ 'values-images': 'a.tag=x/y\na.tag=x/z' }, "input 'values-images': a.tag is listed twice"],
+    [{ 'values-images': 'a.tag=x/y range=>>1' }, "input 'values-images': a.tag: '>>1' is not a valid semver range"],
+    [
+      { 'values-images': 'a.tag=x/y tag-pattern=^\\d+$' },
+      "input 'values-images': a.tag: tag-pattern '^\\d+$' has no named group 'version'",
+    ],
+    [{ 'values-images': 'a.tag=x/y color=red' }, "input 'values-images': a.tag: unknown option 'color=red'"],
+    [{ 'values-images': 'a.tag=' }, "input 'values-images'"],
+    [{ 'tag-pattern': '(?<version>' }, "input 'tag-pattern': '(?<version>' is not a valid regular expression"],
+    [{ 'min-release-age': '3 weeks' }, "input 'min-release-age': '3 weeks' is not an age"],
+    [{ 'min-release-age-undated': 'maybe' }, "input 'min-release-age-undated': 'maybe' is not one of skip, take"],
+    [{ 'verify-timeout-minutes': '0' }, "input 'verify-timeout-minutes': '0' is not a number of minutes above 0"],
+    [{ 'verify-timeout-minutes': '1e3' }, "input 'verify-timeout-minutes': '1e3' is not a number of minutes"],
+    [{ 'check-public': 'yes' }, "input 'check-public': 'yes' is not one of auto, true, false"],
+    [{ 'upstream-password': 'secret' }, "input 'upstream-username': required with upstream-password"],
     [{ mode: 'everything' }, "input 'mode': 'everything' is not one of pipeline, prune, cleanup-all"],
   ])('rejects %o', (inputs, message) => {
     expect(() => read(inputs)).toThrow(message)
