@@ -75,6 +75,8 @@ export interface Inputs {
   githubRelease: boolean
   /** A workflow file (e.g. `deploy.yml`) sent `workflow_dispatch` after each release; empty for none. */
   dispatchWorkflow: string
+  /** Sign each published chart version with Sigstore and attest its build provenance (needs `id-token: write`). */
+  sign: boolean
   plainHttp: boolean
   /**
    * The lint gate before anything is written: `default` runs `helm lint` as chart-testing's `ct lint`
@@ -460,6 +462,7 @@ export function readInputs(): Inputs {
     pullRequestReviewers: list('pull-request-reviewers'),
     githubRelease,
     dispatchWorkflow,
+    sign: bool('sign'),
     artifacthubRepo: bool('artifacthub-repo'),
     plainHttp: bool('plain-http'),
     lint: lintMode(),

@@ -1,6 +1,7 @@
 import { PullsApi } from './pulls.js'
 import { ReleasesApi } from './releases.js'
 import { DispatchApi } from './dispatch.js'
+import { AttestationsApi } from './attestations.js'
 import { Repository, type RepoClientOptions } from './repository.js'
 
 /**
@@ -18,6 +19,7 @@ export class RepoClient {
   readonly pulls: PullsApi
   readonly releases: ReleasesApi
   readonly dispatch: DispatchApi
+  readonly attestations: AttestationsApi
 
   /** @throws GitHubApiError when `repository` is not `OWNER/REPO`. */
   constructor(options: RepoClientOptions) {
@@ -25,5 +27,6 @@ export class RepoClient {
     this.pulls = new PullsApi(repository)
     this.releases = new ReleasesApi(repository)
     this.dispatch = new DispatchApi(repository)
+    this.attestations = new AttestationsApi(repository)
   }
 }

@@ -52,13 +52,15 @@ export interface ManifestDescriptor {
   digest?: string
   /** The `Content-Type` the registry reports. */
   mediaType?: string
+  /** The manifest's size in bytes (`Content-Length`), when the registry reports it. */
+  size?: number
 }
 
 /** The parts of an OCI image manifest or index that dependency checks read (image-spec v1.1). */
 export interface OciManifest {
   mediaType?: string
-  /** Index: the child manifests. */
-  manifests?: { digest: string; mediaType?: string }[]
+  /** Index: the child manifests (a referrers index: each with the referrer's `artifactType` and annotations). */
+  manifests?: { digest: string; mediaType?: string; size?: number; artifactType?: string; annotations?: Record<string, string> }[]
   /** Referrer: the manifest this one refers to (a signature's or attestation's subject). */
   subject?: { digest: string }
   /** Image manifest: the image's configuration blob. */
@@ -85,6 +87,16 @@ export interface ArtifactBlob {
   mediaType: string
   data: Buffer
   annotations?: Record<string, string>
+}
+
+/** The descriptor of a blob (image-spec "Descriptors"). */
+export function blobDescriptor(b: ArtifactBlob): { mediaType: string; digest: string; size: number; annotations?: Record<string, string> } {
+  return {
+    mediaType: b.mediaType,
+    digest: sha256Digest(b.data),
+    size: b.data.length,
+    ...(b.annotations ? { annotations: b.annotations } : {}),
+  }
 }
 
 /** `sha256:<hex>` of bytes (image-spec "Digests"). */
@@ -265,9 +277,11 @@ export class RegistryClient {
     })
     if (res.status === 404) return undefined
     if (res.status !== 200) throw await this.statusError(res, `look up '${reference}' in`)
+    const length = Number(res.headers.get('content-length') ?? NaN)
     return {
       digest: res.headers.get('docker-content-digest') ?? undefined,
       mediaType: res.headers.get('content-type') ?? undefined,
+      ...(Number.isInteger(length) && length > 0 ? { size: length } : {}),
     }
   }
 
@@ -390,13 +404,28 @@ export class RegistryClient {
    * @throws RegistryError when the registry refuses a step.
    */
   async pushArtifact(tag: string, artifact: { artifactType?: string; config: ArtifactBlob; layers: ArtifactBlob[] }): Promise<string> {
-    const descriptor = (b: ArtifactBlob) => ({
-      mediaType: b.mediaType,
-      digest: sha256Digest(b.data),
-      size: b.data.length,
-      ...(b.annotations ? { annotations: b.annotations } : {}),
-    })
-    for (const blob of [artifact.config, ...artifact.layers]) {
+    await this.uploadBlobs([artifact.config, ...artifact.layers])
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
+        config: blobDescriptor(artifact.config),
+        layers: artifact.layers.map(blobDescriptor),
+      }),
+    )
+    return (await this.pushManifest(tag, manifest, 'application/vnd.oci.image.manifest.v1+json')).digest
+  }
+
+  /**
+   * Uploads each blob the repository lacks (`HEAD /v2/<name>/blobs/<digest>`) in one piece (`POST
+   * /v2/<name>/blobs/uploads/`, then `PUT <location>?digest=…`; distribution-spec "Pushing a blob
+   * monolithically"). The upload location must be on the registry's own host.
+   *
+   * @throws RegistryError when the registry refuses a step.
+   */
+  async uploadBlobs(blobs: readonly ArtifactBlob[]): Promise<void> {
+    for (const blob of blobs) {
       const digest = sha256Digest(blob.data)
       const head = await this.request('HEAD', `${this.base}/v2/${this.ref.repository}/blobs/${digest}`, {})
       if (head.status === 200) continue
@@ -412,24 +441,47 @@ export class RegistryClient {
       if (done.status !== 201) throw await this.statusError(done, `upload blob ${digest} to`)
       await done.body?.cancel().catch(() => undefined)
     }
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
-        config: descriptor(artifact.config),
-        layers: artifact.layers.map(descriptor),
-      }),
-    )
+  }
+
+  /**
+   * Pushes a manifest or index: `PUT /v2/<name>/manifests/<reference>` (distribution-spec "Pushing
+   * Manifests"; its blobs must be in the repository first).
+   *
+   * @param reference a tag, or the manifest's own digest (a referrer is pushed by digest).
+   * @returns its digest, and `subject`: the `OCI-Subject` header, which a registry with the referrers
+   *   API sends for a manifest with a `subject` ("Pushing Manifests with Subject").
+   * @throws RegistryError when the registry refuses it.
+   */
+  async pushManifest(reference: string, body: Buffer, mediaType: string): Promise<{ digest: string; subject?: string }> {
     const res = await this.request(
       'PUT',
-      `${this.base}/v2/${this.ref.repository}/manifests/${tag}`,
-      { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
-      manifest,
+      `${this.base}/v2/${this.ref.repository}/manifests/${reference}`,
+      { 'Content-Type': mediaType },
+      body,
     )
-    if (res.status !== 201) throw await this.statusError(res, `push manifest '${tag}' to`)
+    if (res.status !== 201) throw await this.statusError(res, `push manifest '${reference}' to`)
     await res.body?.cancel().catch(() => undefined)
-    return res.headers.get('docker-content-digest') ?? sha256Digest(manifest)
+    return { digest: res.headers.get('docker-content-digest') ?? sha256Digest(body), subject: res.headers.get('oci-subject') ?? undefined }
+  }
+
+  /**
+   * The referrers of a manifest from the referrers API: `GET /v2/<name>/referrers/<digest>`
+   * (distribution-spec "Listing Referrers"; an image index whose descriptors carry each referrer's
+   * `artifactType` and annotations). The first page only: a chart version has a handful.
+   *
+   * @returns the descriptors, or undefined when the registry has no referrers API (404).
+   * @throws RegistryError for other failures.
+   */
+  async referrers(digest: string): Promise<NonNullable<OciManifest['manifests']> | undefined> {
+    const url = `${this.base}/v2/${this.ref.repository}/referrers/${digest}`
+    const res = await this.request('GET', url, { Accept: 'application/vnd.oci.image.index.v1+json' })
+    if (res.status === 404) {
+      await res.body?.cancel().catch(() => undefined)
+      return undefined
+    }
+    if (res.status !== 200) throw await this.statusError(res, `list the referrers of ${digest} in`)
+    const index = await this.readJson<OciManifest>(res, url)
+    return Array.isArray(index?.manifests) ? index.manifests : []
   }
 
   /**

@@ -20,6 +20,7 @@ import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
 import { ARTIFACTHUB_TAG, describeStep, imageName, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
 import { readProposal } from './pull-request.js'
+import { applySign, checkSigning } from './apply-sign.js'
 import { describeVerify, runVerify, VERIFY_CONTEXT, VerifyError, verifySection, verifySectionOf, type VerifyResult } from './verify.js'
 import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
 import type { Snapshot } from './snapshot.js'
@@ -102,6 +103,8 @@ export async function applyStep(ctx: ApplyContext, step: Step): Promise<Outcome 
       return core.group(`Tag: ${step.tag}`, () => applyTag(ctx, step))
     case 'publish':
       return core.group(`Package and push: ${step.chartRef}`, () => applyPublish(ctx, step))
+    case 'sign':
+      return core.group(`Sign: ${step.chartRef}`, () => applySign(ctx.rt, ctx.plan, step, ctx.digest))
     case 'github-release':
       return core.group(`GitHub Release: ${step.tag}`, () => applyGithubRelease(ctx, step))
     case 'artifacthub-repo':
@@ -129,8 +132,10 @@ export async function applyStep(ctx: ApplyContext, step: Step): Promise<Outcome 
  * @throws ActionError when a real run could not publish; nothing has been written then.
  */
 export async function preflight(rt: ChartRuntime, plan: ChartPlan): Promise<string[]> {
-  if (!plan.steps.some((s) => s.kind === 'publish')) return []
+  if (!plan.steps.some((s) => s.kind === 'publish' || s.kind === 'sign')) return []
   return core.group('Preflight: can this run publish?', async () => {
+    if (!rt.inputs.dryRun) await checkSigning(rt, plan)
+    if (!plan.steps.some((s) => s.kind === 'publish')) return []
     if (rt.inputs.dryRun) {
       return rt.helm.majorVersion().then(
         (major) => {

@@ -7,11 +7,13 @@ import { ActionError, ChartError } from '../errors.js'
 import { Git, isValidTagName } from '../git.js'
 import type { Inputs } from '../inputs.js'
 import { chartVersionToTag, formatReference, type RepositoryReference } from '../oci/reference.js'
+import { findReferrers } from '../oci/referrers.js'
 import { RegistryClient } from '../oci/registry.js'
 import semver from 'semver'
 import { appVersionOf, bumpVersion, selectVersion, type Selection } from '../versions.js'
 import { ARTIFACTHUB_TAG, decideUpdate, formatTemplate, MAX_VERSION_TRIES, releaseOf, type UpdateDecision } from './plan.js'
 import { decidePullRequest } from './pull-request.js'
+import { attestationsIn } from './sign.js'
 import { chartClient, repoClient, type ChartRuntime } from './runtime.js'
 import type { PullRequestSnapshot, ReleaseConfig, Snapshot, ValuesImageChange } from './snapshot.js'
 
@@ -194,6 +196,7 @@ export async function observe(
       : undefined,
     githubRelease,
     artifactHub: config.artifacthubRepo ? await observeArtifactHub(rt, base, chart.name) : undefined,
+    signing: config.sign ? await observeSigning(rt, chart.name, registry.get(release.version)) : undefined,
     dispatchRecord:
       config.dispatchWorkflow && release.published && release.remoteTagCommit && !missingRelease
         ? await observeDispatchRecord(rt, release.remoteTagCommit)
@@ -245,6 +248,16 @@ async function observeArtifactHub(rt: ChartRuntime, base: string, name: string):
   if (text === undefined) return { file }
   const current = await chartClient(rt, name).getManifest(ARTIFACTHUB_TAG)
   return { file, text, pushedLayer: current?.manifest.layers?.[0]?.digest }
+}
+
+/**
+ * sign: which of the signature and the provenance the published version's referrers hold (one GET
+ * of its referrers tag on registries without the referrers API; undefined when it is not published).
+ */
+async function observeSigning(rt: ChartRuntime, name: string, digest: string | null | undefined): Promise<Snapshot['signing']> {
+  if (!digest) return undefined
+  const referrers = await findReferrers(chartClient(rt, name), digest)
+  return { digest, found: attestationsIn(referrers) }
 }
 
 /** The dispatch record on the release commit (commit status `zero-cache-chart/dispatch`, success), or null. */

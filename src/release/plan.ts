@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import semver from 'semver'
 import { isMap, parseDocument } from 'yaml'
+import { ATTESTATION_KINDS, type AttestationKind } from './sign.js'
 import type { ChartMetadata } from '../chart/chart-file.js'
 import { ActionError, ChartError } from '../errors.js'
 import { isValidTagName, MAX_REF_COMPONENT_BYTES } from '../git.js'
@@ -162,6 +163,8 @@ export type Step =
   | { kind: 'commit'; branch: string; message: string }
   | { kind: 'tag'; tag: string; commit: CommitRef }
   | { kind: 'publish'; chartRef: string; version: string; source: CommitRef }
+  /** sign: the published version's missing Sigstore bundles, attached as referrers (its digest: observed or just pushed). */
+  | { kind: 'sign'; chartRef: string; version: string; missing: AttestationKind[] }
   | GithubReleaseStep
   /** `missed`: the release is complete but its dispatch was never recorded (a run failed before or during it). */
   | { kind: 'dispatch'; workflow: string; ref: string; tag: string; missed?: boolean }
@@ -282,6 +285,11 @@ export function describeStep(step: Step): string {
       return `create tag ${step.tag} at ${at(step.commit)} and push it`
     case 'publish':
       return `helm package and helm push ${step.chartRef} (from ${at(step.source)})`
+    case 'sign':
+      return (
+        `sign ${step.chartRef} with Sigstore: ${step.missing.map((m) => (m === 'signature' ? 'a signature' : 'a SLSA provenance attestation')).join(' and ')}, ` +
+        `attached as OCI referrers`
+      )
     case 'github-release': {
       if (step.missing.includes('release'))
         return `create the GitHub Release of ${step.tag} as a draft, add the notes and ${step.asset}, then publish it`
@@ -467,6 +475,7 @@ export function plan(snap: Snapshot, config: ReleaseConfig): ChartPlan {
     skippedVersions: r.skipped,
   })
   out.steps.push(...core.steps)
+  planSigning(snap, config, out)
   planGithubRelease(snap, config, out)
   planArtifactHub(snap, config, out)
   planDispatch(snap, config, out)
@@ -583,6 +592,27 @@ function planGithubRelease(snap: Snapshot, config: ReleaseConfig, out: ChartPlan
     missing,
     existing: target && { id: target.id, url: target.url, draft: target.draft },
   })
+}
+
+/**
+ * sign: a version this run publishes gets both bundles; a published one gets those its referrers
+ * lack (a run stopped after the push, or `sign` turned on later), so none is ever made twice.
+ */
+function planSigning(snap: Snapshot, config: ReleaseConfig, out: ChartPlan): void {
+  if (!config.sign) return
+  const { release } = out
+  const step = { kind: 'sign' as const, chartRef: release.chartRef, version: release.version }
+  if (out.steps.some((s) => s.kind === 'publish')) {
+    out.steps.push({ ...step, missing: [...ATTESTATION_KINDS] })
+    return
+  }
+  if (!release.published || !snap.signing) return
+  const missing = ATTESTATION_KINDS.filter((k) => !snap.signing!.found.includes(k))
+  if (missing.length) out.steps.push({ ...step, missing })
+  else
+    out.facts.push(
+      `${release.chartRef} is signed and has its build provenance attestation (Sigstore bundles referring to ${snap.signing.digest})`,
+    )
 }
 
 /** artifacthub-repo: the chart's `artifacthub-repo.yml` pushed when the registry holds other bytes. */

@@ -54,6 +54,7 @@ function configOf(inputs: Inputs): ReleaseConfig {
     githubRelease: inputs.githubRelease,
     artifacthubRepo: inputs.artifacthubRepo,
     dispatchWorkflow: inputs.dispatchWorkflow,
+    sign: inputs.sign,
     tagPattern: inputs.tagPattern,
   }
 }

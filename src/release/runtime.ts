@@ -1,8 +1,10 @@
 import type { CooldownResult } from './cooldown.js'
+import type { SigstoreSigner } from './sign.js'
 import type { VerifyResult } from './verify.js'
 import type { Helm } from '../chart/helm.js'
 import { ChartError } from '../errors.js'
 import type { Git } from '../git.js'
+import type { AttestationsApi } from '../github/attestations.js'
 import type { DispatchApi } from '../github/dispatch.js'
 import type { PullsApi } from '../github/pulls.js'
 import type { ReleasesApi } from '../github/releases.js'
@@ -68,7 +70,10 @@ export interface ReleaseGit extends Pick<
 export type ReleaseHelm = Pick<Helm, 'majorVersion' | 'dependencies' | 'lint' | 'package' | 'login' | 'push'>
 
 /** The chart's OCI repository: manifests by tag, a push check, an artifact push. */
-export type ChartRegistry = Pick<RegistryClient, 'ref' | 'headManifest' | 'getManifest' | 'checkPush' | 'pushArtifact'>
+export type ChartRegistry = Pick<
+  RegistryClient,
+  'ref' | 'headManifest' | 'getManifest' | 'checkPush' | 'pushArtifact' | 'referrers' | 'uploadBlobs' | 'pushManifest'
+>
 
 /** The upstream image's repository: its tags, and an image's source repository. */
 export type UpstreamRegistry = Pick<RegistryClient, 'listTags' | 'imageSource' | 'imageCreated'>
@@ -90,6 +95,7 @@ export interface RepositoryApi {
   >
   releases: Pick<ReleasesApi, 'releaseByTag' | 'draftReleases' | 'createDraft' | 'updateReleaseNotes' | 'uploadAsset' | 'publish'>
   dispatch: Pick<DispatchApi, 'dispatchWorkflow' | 'statuses' | 'createStatus'>
+  attestations: Pick<AttestationsApi, 'create' | 'find'>
 }
 
 /** One chart's release while it runs. */
@@ -119,6 +125,8 @@ export interface ChartRuntime {
   cooldown?: { appVersion: string; result: CooldownResult }
   /** values-images: each image's tag listing, read once per run (a re-plan reuses it). */
   valuesTags?: Map<string, Promise<string[]>>
+  /** sign: the Sigstore signer, made on first use. */
+  signer?: SigstoreSigner
   /** The verification this run made, by the chart directory's tree id (an identical update is not verified twice). */
   verified?: { tree: string; result: VerifyResult }
 }

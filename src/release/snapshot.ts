@@ -2,6 +2,7 @@ import type { ChartMetadata } from '../chart/chart-file.js'
 import type { CommitStatus, PullRequest, Release } from '../github/repo.js'
 import type { LintMode } from '../inputs.js'
 import type { Selection, BumpKind } from '../versions.js'
+import type { AttestationKind } from './sign.js'
 
 /**
  * What a release run knows about the world, read once by `observe()` and never changed: the input
@@ -38,6 +39,8 @@ export interface Snapshot {
   readonly githubRelease?: { readonly release?: Release; readonly drafts: readonly Release[] }
   /** artifacthub-repo: the file, its text at `base` (undefined when missing), the layer the registry holds. */
   readonly artifactHub?: { readonly file: string; readonly text?: string; readonly pushedLayer?: string }
+  /** sign: the published version's digest and which of its signature and provenance its referrers hold. */
+  readonly signing?: { readonly digest: string; readonly found: readonly AttestationKind[] }
   /** dispatch-workflow: the dispatch record on the release commit, `null` when it has none; undefined when not read. */
   readonly dispatchRecord?: CommitStatus | null
   /** pull-request mode with an update: the head branch's state. */
@@ -78,6 +81,8 @@ export interface ReleaseConfig {
   readonly githubRelease: boolean
   readonly artifacthubRepo: boolean
   readonly dispatchWorkflow: string
+  /** `sign`: published versions get a Sigstore signature and a provenance attestation. */
+  readonly sign: boolean
   /** `tag-pattern`: where the version is in the upstream tags (and in appVersion); strict semver tags when undefined. */
   readonly tagPattern?: RegExp
 }

@@ -140,6 +140,23 @@ export function validateResponse(method: string, pathTemplate: string, status: n
   return (validate.errors ?? []).slice(0, 5).map((e) => `${op.operationId} ${status}: ${e.instancePath || '(root)'} ${e.message}`)
 }
 
+/** Validates a request body against the OpenAPI operation's `requestBody` JSON schema. Returns problems. */
+export function validateRequest(method: string, pathTemplate: string, body: unknown): string[] {
+  const op = spec.paths[pathTemplate]?.[method.toLowerCase()] as
+    { operationId: string; requestBody?: { content?: Record<string, { schema?: Schema }> } } | undefined
+  if (!op) return [`${method} ${pathTemplate} is not in GitHub's OpenAPI description`]
+  const schema = op.requestBody?.content?.['application/json']?.schema
+  if (!schema) return []
+  const key = `request ${method} ${pathTemplate}`
+  let validate = validators.get(key)
+  if (!validate) {
+    validate = ajv.compile(schema)
+    validators.set(key, validate)
+  }
+  if (validate(body)) return []
+  return (validate.errors ?? []).slice(0, 5).map((e) => `${op.operationId}: ${e.instancePath || '(root)'} ${e.message}`)
+}
+
 /** A package version as the double stores it. */
 export interface StoredVersion {
   id: number
@@ -313,6 +330,8 @@ export class GitHubApiDouble {
   readonly dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[] = []
   /** Commit statuses by repository, oldest first. */
   readonly statuses = new Map<string, StoredStatus[]>()
+  /** Artifact attestations by repository, oldest first: the bundle, its predicate type and subject digests. */
+  readonly attestations = new Map<string, { id: number; bundle: Record<string, unknown>; predicateType: string; digests: string[] }[]>()
   private readonly tagCommits = new Map<string, (tag: string) => string | undefined>()
 
   constructor(private readonly options: ApiDoubleOptions = {}) {
@@ -834,6 +853,9 @@ export class GitHubApiDouble {
       return this.answerConversation(req, res, route, input, repository, pulls)
     }
     if (route.kind === 'statuses' || route.kind === 'status-create') return this.answerStatuses(req, res, route, input, repository)
+    if (route.kind === 'attestation-create' || route.kind === 'attestations') {
+      return this.answerAttestations(req, res, route, url, input, repository)
+    }
     if (route.kind.startsWith('release') || route.kind === 'asset' || route.kind === 'dispatch') {
       return this.answerReleaseOrDispatch(req, res, route, url, input, raw, repository, tip)
     }
@@ -995,6 +1017,62 @@ export class GitHubApiDouble {
     const comment = { id: this.nextId++, body: String(input.body ?? ''), createdAt: new Date().toISOString() }
     pr.comments.push(comment)
     return this.send(req, res, template, 201, json(comment))
+  }
+
+  /**
+   * Artifact attestations (GitHub REST docs, "REST API endpoints for artifact attestations"):
+   * "Create an attestation" stores a Sigstore bundle (201 `{id}`); the request body is checked
+   * against the spec's schema (`bundle` required, with `mediaType`, `verificationMaterial`,
+   * `dsseEnvelope`), and a bundle that is not a DSSE in-toto statement is refused with 422 as
+   * GitHub does ("Validation Failed"; the endpoint declares 422). "List attestations" finds them by
+   * the statement's subject digest, filtered by `predicate_type`, `{attestations: [{bundle,
+   * repository_id, bundle_url}]}`; no attestation is an empty list (declared responses: 200 only).
+   */
+  private answerAttestations(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: RepoRoute,
+    url: URL,
+    input: Record<string, unknown>,
+    repository: string,
+  ): void {
+    const { template } = route
+    const stored = this.attestations.get(repository) ?? []
+    this.attestations.set(repository, stored)
+    if (route.kind === 'attestations') {
+      const digest = decodeURIComponent(route.name ?? '')
+      const type = url.searchParams.get('predicate_type')
+      const found = stored.filter((a) => a.digests.includes(digest) && (!type || a.predicateType === type))
+      return this.send(req, res, template, 200, {
+        attestations: found.map((a) => ({
+          bundle: a.bundle,
+          repository_id: 123456,
+          bundle_url: `https://api.github.com/repos/${repository}/attestations/${a.id}/bundle`,
+        })),
+      })
+    }
+    const problems = validateRequest('POST', template, input)
+    const bundle = input.bundle as { dsseEnvelope?: { payload?: string; payloadType?: string } } | undefined
+    let statement: { predicateType?: string; subject?: { digest?: Record<string, string> }[] } | undefined
+    try {
+      if (bundle?.dsseEnvelope?.payloadType === 'application/vnd.in-toto+json') {
+        statement = JSON.parse(Buffer.from(bundle.dsseEnvelope.payload ?? '', 'base64').toString()) as typeof statement
+      }
+    } catch {
+      statement = undefined
+    }
+    if (problems.length || !statement?.predicateType || !statement.subject?.length) {
+      if (problems.length) this.violations.push(`POST ${url.pathname}: request ${problems.join('; ')}`)
+      return this.send(req, res, template, 422, {
+        message: 'Validation Failed',
+        documentation_url: 'https://docs.github.com/rest/repos/attestations#create-an-attestation',
+        status: '422',
+      })
+    }
+    const digests = statement.subject.flatMap((s) => Object.entries(s.digest ?? {}).map(([alg, hex]) => `${alg}:${hex}`))
+    const id = this.nextId++
+    stored.push({ id, bundle: input.bundle as Record<string, unknown>, predicateType: statement.predicateType, digests })
+    return this.send(req, res, template, 201, { id })
   }
 
   /**
@@ -1247,6 +1325,8 @@ interface RepoRoute {
     | 'release-delete'
     | 'asset'
     | 'dispatch'
+    | 'attestation-create'
+    | 'attestations'
   /** A tag name or workflow file from the path. */
   name?: string
   template: string
@@ -1287,6 +1367,14 @@ const REPO_ROUTES: { kind: RepoRoute['kind']; path: RegExp; method: string; temp
   { kind: 'release-update', path: /^\/releases\/(\d+)$/, method: 'PATCH', template: '/releases/{release_id}', param: 'number' },
   { kind: 'release-delete', path: /^\/releases\/(\d+)$/, method: 'DELETE', template: '/releases/{release_id}', param: 'number' },
   { kind: 'asset', path: /^\/releases\/(\d+)\/assets$/, method: 'POST', template: '/releases/{release_id}/assets', param: 'number' },
+  { kind: 'attestation-create', path: /^\/attestations$/, method: 'POST', template: '/attestations' },
+  {
+    kind: 'attestations',
+    path: /^\/attestations\/([^/]+)$/,
+    method: 'GET',
+    template: '/attestations/{subject_digest}',
+    param: 'name',
+  },
   {
     kind: 'dispatch',
     path: /^\/actions\/workflows\/([^/]+)\/dispatches$/,

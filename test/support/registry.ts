@@ -51,6 +51,8 @@ export interface TestRegistry {
   ): Promise<{ digest: string; manifest: { annotations?: Record<string, string>; layers: { digest: string }[] } }>
   /** Deletes the manifest a tag points to (the tag disappears with it). */
   deleteTag(repository: string, tag: string): Promise<void>
+  /** A GET of `/v2/<repository>/<path>` with full access (`manifests/…`, `blobs/…`): the raw response. */
+  get(repository: string, path: string, accept?: string): Promise<Response>
   /** A bearer token with full access to `repository`, for test setup. */
   adminToken(repository: string): string
   stop(): Promise<void>
@@ -337,6 +339,9 @@ export async function startRegistry(
         digest: res.headers.get('docker-content-digest') ?? '',
         manifest: (await res.json()) as { annotations?: Record<string, string>; layers: { digest: string }[] },
       }
+    },
+    get(repository, path, accept = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json') {
+      return fetch(`http://${host}/v2/${repository}/${path}`, { headers: headers(repository, { Accept: accept }) })
     },
     async deleteTag(repository, tag) {
       const head = await fetch(`http://${host}/v2/${repository}/manifests/${tag}`, {

@@ -30,6 +30,7 @@ const config = (over: Partial<ReleaseConfig> = {}): ReleaseConfig => ({
   githubRelease: false,
   artifacthubRepo: false,
   dispatchWorkflow: '',
+  sign: false,
   ...over,
 })
 
