@@ -23,17 +23,56 @@ export interface PrunePolicy {
   mode: 'prune' | 'cleanup-all'
   /** Versions created at or after this instant are young (prune mode). */
   cutoff: Date
-  /** Digests that tagged versions depend on (image index children, referrer subjects): never deleted by prune. */
+  /**
+   * Digests that live versions depend on: children of live image indexes, and the referrers
+   * (signatures, attestations) of live versions listed by their referrers tag's index. Never deleted by prune.
+   */
   protectedDigests: ReadonlySet<string>
+  /**
+   * Versions tagged only with referrers tags (`sha256-<hex>…`) whose subject is gone: orphans, which
+   * prune deletes under the same age rule as untagged versions. Empty until the registry is scanned.
+   */
+  orphanDigests?: ReadonlySet<string>
 }
 
 /**
- * Classifies a version: `cleanup-all` deletes everything; `prune` keeps tagged versions, versions
- * younger than the cutoff, and versions a tagged version depends on, and deletes the rest.
+ * A referrers tag: the OCI tag schema `sha256-<hex>` (distribution-spec "Referrers Tag Schema", the
+ * index a registry without the referrers API keeps) or cosign's `sha256-<hex>.sig` / `.att` / `.sbom`.
+ * Such a tag keeps nothing alive by itself: it lives as long as its subject does.
+ */
+export function isReferrersTag(tag: string): boolean {
+  return /^sha256-[a-f0-9]{64}(?:\..*)?$/.test(tag)
+}
+
+/** The subject a referrers tag names: `sha256-<hex>[.sig]` → `sha256:<hex>`. */
+export function subjectOfTag(tag: string): string | undefined {
+  const m = /^sha256-([a-f0-9]{64})(?:\..*)?$/.exec(tag)
+  return m ? `sha256:${m[1]}` : undefined
+}
+
+/** True when every tag of a tagged version is a referrers tag: it is live only while its subject is. */
+export function onlyReferrersTags(version: PackageVersion): boolean {
+  return version.tags.length > 0 && version.tags.every(isReferrersTag)
+}
+
+/**
+ * Whether prune needs the registry's view (what live versions depend on) to decide this version:
+ * an old untagged version, or an old one tagged only with referrers tags.
+ */
+export function needsScan(version: PackageVersion, policy: PrunePolicy): boolean {
+  if (policy.mode === 'cleanup-all' || version.createdAt.getTime() >= policy.cutoff.getTime()) return false
+  return version.tags.length === 0 || onlyReferrersTags(version)
+}
+
+/**
+ * Classifies a version: `cleanup-all` deletes everything; `prune` keeps tagged versions (but not
+ * orphaned referrers indexes), versions younger than the cutoff, and versions a live version
+ * depends on, and deletes the rest.
  */
 export function classify(version: PackageVersion, policy: PrunePolicy): Verdict {
   if (policy.mode === 'cleanup-all') return 'delete'
-  if (version.tags.length > 0) return 'tagged'
+  const orphan = policy.orphanDigests?.has(version.digest) === true && onlyReferrersTags(version)
+  if (version.tags.length > 0 && !orphan) return 'tagged'
   if (version.createdAt.getTime() >= policy.cutoff.getTime()) return 'young'
   if (policy.protectedDigests.has(version.digest)) return 'protected'
   return 'delete'
@@ -44,17 +83,47 @@ export function cutoffFor(maxAgeDays: number, now = new Date()): Date {
   return new Date(now.getTime() - maxAgeDays * 24 * 60 * 60 * 1000)
 }
 
+/** A tag as prune's registry scan reads it: the manifest it points to, and that manifest's children when it is an index. */
+export interface TagState {
+  tag: string
+  digest: string
+  /** An index's manifests (a referrers index: its referrers); empty for a manifest. */
+  children: readonly string[]
+}
+
 /**
- * Digests that tags protect, from the registry's tag list alone: cosign/OCI tag-schema referrer tags
- * `sha256-<hex>[.sig|.att|.sbom|…]` name their subject `sha256:<hex>`.
+ * What live versions depend on, from the tags alone. Live: the manifest of every tag that is not a
+ * referrers tag, and the children of such an index. A referrers tag is live when its subject is
+ * (to a fixed point: a signature of a live attestation is live too); its index's children (the
+ * signatures and attestations) are then protected. A version tagged only with referrers tags of
+ * subjects that are gone is an orphan.
+ *
+ * @returns `protectedDigests` (never deleted) and `orphanDigests` (deleted under the age rule).
  */
-export function subjectsFromTags(tags: readonly string[]): Set<string> {
-  const out = new Set<string>()
-  for (const tag of tags) {
-    const m = /^sha256-([a-f0-9]{64})(?:\..*)?$/.exec(tag)
-    if (m) out.add(`sha256:${m[1]}`)
+export function dependenciesOf(tags: readonly TagState[]): { protectedDigests: Set<string>; orphanDigests: Set<string> } {
+  const live = new Set<string>()
+  const protectedDigests = new Set<string>()
+  const keep = (t: TagState) => {
+    live.add(t.digest)
+    for (const c of t.children) {
+      live.add(c)
+      protectedDigests.add(c)
+    }
   }
-  return out
+  for (const t of tags) if (!isReferrersTag(t.tag)) keep(t)
+  const referrers = tags.filter((t) => isReferrersTag(t.tag))
+  const kept = new Set<TagState>()
+  for (let changed = true; changed;) {
+    changed = false
+    for (const t of referrers) {
+      if (kept.has(t) || !live.has(subjectOfTag(t.tag)!)) continue
+      kept.add(t)
+      keep(t)
+      changed = true
+    }
+  }
+  const orphanDigests = new Set(referrers.filter((t) => !kept.has(t) && !live.has(t.digest)).map((t) => t.digest))
+  return { protectedDigests, orphanDigests }
 }
 
 /** The package name GitHub gives a chart pushed to `oci://ghcr.io/<owner>/<rest>` as `<chart>`: `<rest>/<chart>` (or `<chart>`). */

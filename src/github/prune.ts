@@ -5,7 +5,17 @@ import type { Inputs } from '../inputs.js'
 import type { PruneReport, RunReport } from '../report.js'
 import { parseOciRepository } from '../oci/reference.js'
 import { isIndexMediaType, RegistryClient } from '../oci/registry.js'
-import { classify, cutoffFor, packageName, subjectsFromTags, type PackageVersion, type PrunePolicy } from './prune-select.js'
+import {
+  classify,
+  cutoffFor,
+  dependenciesOf,
+  needsScan,
+  onlyReferrersTags,
+  packageName,
+  type PackageVersion,
+  type PrunePolicy,
+  type TagState,
+} from './prune-select.js'
 
 /**
  * Prune and cleanup-all over the GitHub Packages API.
@@ -181,11 +191,13 @@ class PruneRun {
     for (const version of [...versions].reverse()) {
       if (this.seen.has(version.id)) continue
       this.seen.add(version.id)
-      let verdict = classify(version, this.policy)
-      if (verdict === 'delete' && !this.scanned) {
-        this.policy.protectedDigests = await scanDependencies(this.inputs, this.chartName)
+      if (!this.scanned && needsScan(version, this.policy)) {
+        Object.assign(this.policy, await scanDependencies(this.inputs, this.chartName))
         this.scanned = true
-        verdict = classify(version, this.policy)
+      }
+      const verdict = classify(version, this.policy)
+      if (verdict === 'delete' && onlyReferrersTags(version)) {
+        core.info(`${version.digest} (${version.tags.join(', ')}): the referrers of a version that is gone, an orphan`)
       }
       if (verdict === 'tagged') this.counts.taggedKept++
       else if (verdict === 'protected') this.counts.protectedKept++
@@ -294,11 +306,12 @@ class PruneRun {
 }
 
 /**
- * Digests that tagged manifests depend on, read from the registry itself (the Packages API does not
- * say): children of tagged image indexes, and subjects named by tag-schema referrer tags
- * (`sha256-<hex>.sig` …). Any registry failure stops prune before it deletes anything.
+ * What live versions depend on, read from the registry itself (the Packages API does not say):
+ * every tag's manifest, and an index's children ({@link dependenciesOf} decides). A signature or
+ * attestation of a live version is kept by its subject's referrers tag, whatever its age; one whose
+ * subject is gone is an orphan. Any registry failure stops prune before it deletes anything.
  */
-async function scanDependencies(inputs: Inputs, chartName: string): Promise<Set<string>> {
+async function scanDependencies(inputs: Inputs, chartName: string): Promise<{ protectedDigests: Set<string>; orphanDigests: Set<string> }> {
   const repo = parseOciRepository(`${inputs.ociRepo.url}/${chartName}`)
   const client = new RegistryClient(repo, { plainHttp: inputs.plainHttp, credentials: inputs.registryCredentials })
   try {
@@ -306,23 +319,27 @@ async function scanDependencies(inputs: Inputs, chartName: string): Promise<Set<
     try {
       tags = await client.listTags()
     } catch (error) {
-      if (error instanceof RegistryError && error.status === 404) return new Set()
+      if (error instanceof RegistryError && error.status === 404) return { protectedDigests: new Set(), orphanDigests: new Set() }
       throw error
     }
-    const protectedDigests = subjectsFromTags(tags)
+    const states: TagState[] = []
     let next = 0
     const worker = async () => {
       while (next < tags.length) {
         const tag = tags[next++]
         const head = await client.headManifest(tag)
-        if (!isIndexMediaType(head?.mediaType)) continue
-        const index = await client.getManifest(tag)
-        for (const child of index?.manifest.manifests ?? []) protectedDigests.add(child.digest)
+        if (!head?.digest) continue
+        const index = isIndexMediaType(head.mediaType) ? await client.getManifest(tag) : undefined
+        states.push({ tag, digest: head.digest, children: (index?.manifest.manifests ?? []).map((m) => m.digest) })
       }
     }
     await Promise.all(Array.from({ length: SCAN_CONCURRENCY }, worker))
-    core.info(`dependency scan of ${repo.registry}/${repo.repository}: ${tags.length} tags, ${protectedDigests.size} protected digests`)
-    return protectedDigests
+    const found = dependenciesOf(states)
+    core.info(
+      `dependency scan of ${repo.registry}/${repo.repository}: ${tags.length} tags, ${found.protectedDigests.size} protected digests, ` +
+        `${found.orphanDigests.size} orphaned referrers indexes`,
+    )
+    return found
   } catch (error) {
     throw new ActionError(
       `prune stopped before deleting anything: cannot read ${repo.registry}/${repo.repository} to find what tagged versions depend on: ` +
