@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { ChildProcess } from 'node:child_process'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from '../support/registry.js'
@@ -67,6 +68,20 @@ describe('issue 22: sign and attest published chart versions', () => {
     await sigstore.stop()
   })
 
+  afterEach(() => {
+    sigstore.beforeService = undefined
+    sigstore.setJob(claims)
+  })
+
+  let child: ChildProcess | undefined
+  const kill = () => {
+    try {
+      process.kill(-child!.pid!, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
+
   async function setup(version = '1.4.2', appVersion = '0.26.1') {
     const api = await apis.start()
     const s = scenario(parts.registry.host, { version, appVersion }, { remotes: parts.remotes })
@@ -77,6 +92,9 @@ describe('issue 22: sign and attest published chart versions', () => {
         {
           context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: apis.api.url },
           env: { ZERO_CACHE_CHART_TIME_SCALE: '1000', GITHUB_SERVER_URL: 'https://github.com', ...sigstore.env(), ...env },
+          onSpawn: (c) => {
+            child = c
+          },
         },
       )
     const digestOf = async (tag: string) => (await parts.registry.manifest(s.chartRepo, tag)).digest
@@ -105,5 +123,141 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect(await c.referrers('2.0.0')).toHaveLength(2)
     expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(1)
     expect(sigstore.refused).toEqual([])
+  })
+
+  it('a dry run says what it would sign and signs nothing', async () => {
+    const c = await setup()
+    const before = sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0
+    const r = await c.run('2026-06-06', { 'dry-run': 'true' })
+    ok(r, c.remote)
+    expect(visibleLog(r)).toMatch(/would: sign .*zero-cache:2\.0\.0 with Sigstore: a signature and a SLSA provenance attestation/)
+    expect(r.summary).toContain('with Sigstore')
+    expect(sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0).toBe(before)
+    expect(await parts.registry.listTags(c.chartRepo)).toEqual([])
+  })
+
+  it('sign turned on later: the published version gets both bundles on the next run, once', async () => {
+    const c = await setup()
+    ok(await c.run('2026-06-06', { sign: 'false' }), c.remote)
+    expect(await c.referrers('2.0.0')).toEqual([])
+    const dry = await c.run('2026-06-06', { 'dry-run': 'true' })
+    ok(dry, c.remote)
+    expect(visibleLog(dry)).toMatch(/would: sign .*zero-cache:2\.0\.0/)
+    const r = await c.run('2026-06-06')
+    ok(r, c.remote)
+    const digest = await c.digestOf('2.0.0')
+    const found = await c.referrers('2.0.0')
+    expect(found).toHaveLength(2)
+    for (const f of found) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    const idle = await c.run('2026-06-06')
+    ok(idle, c.remote)
+    expect(idle.summary).toContain('is signed and has its build provenance attestation')
+    expect(await c.referrers('2.0.0')).toHaveLength(2)
+  })
+
+  it.each([
+    ['the first certificate request (after the push)', 1, 2],
+    ['the second certificate request (the signature attached)', 2, 1],
+  ])('a run killed at %s is completed by the next run: one signature, one provenance', async (_, at, newOnRerun) => {
+    const c = await setup()
+    let seen = 0
+    sigstore.beforeService = (service) => {
+      if (service === 'fulcio' && ++seen === at) kill()
+    }
+    const killed = await c.run('2026-06-06')
+    expect(killed.exitCode, explain(killed, c.remote)).not.toBe(0)
+    sigstore.beforeService = undefined
+    expect(c.remote.tags().has('v2.0.0')).toBe(true)
+    expect(await c.referrers('2.0.0')).toHaveLength(at - 1)
+    const before = sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0
+    const r = await c.run('2026-06-06')
+    ok(r, c.remote)
+    expect((sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0) - before).toBe(newOnRerun)
+    const found = await c.referrers('2.0.0')
+    expect(found.map((f) => f.predicateType).sort()).toEqual([SIGNATURE, PROVENANCE].sort())
+    expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(1)
+  })
+
+  it('a run killed after GitHub recorded the provenance attaches that bundle next time, not a second one', async () => {
+    const c = await setup()
+    apis.api.afterAttestation = kill
+    const killed = await c.run('2026-06-06')
+    expect(killed.exitCode).not.toBe(0)
+    apis.api.afterAttestation = undefined
+    const found = await c.referrers('2.0.0')
+    expect(found.map((f) => f.predicateType)).toEqual([SIGNATURE])
+    const before = sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0
+    const r = await c.run('2026-06-06')
+    ok(r, c.remote)
+    expect(sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0).toBe(before)
+    const recorded = apis.api.attestations.get(REPOSITORY)!
+    expect(recorded).toHaveLength(1)
+    const provenance = (await c.referrers('2.0.0')).find((f) => f.predicateType === PROVENANCE)!
+    expect(provenance.bundle).toEqual(recorded[0].bundle)
+  })
+
+  it('the provenance names this workflow, its commit and run; a tampered chart or another identity fails verification', async () => {
+    const c = await setup()
+    const job = { ...jobClaims(REPOSITORY, 'c'.repeat(40), 'nightly.yml'), run_id: '777', run_attempt: '2' }
+    sigstore.setJob(job)
+    ok(await c.run('2026-06-06'), c.remote)
+    const digest = await c.digestOf('2.0.0')
+    const found = await c.referrers('2.0.0')
+    const provenance = found.find((f) => f.predicateType === PROVENANCE)!
+    const v = await sigstore.verify(provenance.bundle, { identity: sigstore.identityOf(job), digest })
+    expect(v.predicate).toMatchObject({
+      buildDefinition: {
+        buildType: 'https://actions.github.io/buildtypes/workflow/v1',
+        externalParameters: {
+          workflow: { ref: 'refs/heads/main', repository: `https://github.com/${REPOSITORY}`, path: '.github/workflows/nightly.yml' },
+        },
+        resolvedDependencies: [{ uri: `git+https://github.com/${REPOSITORY}@refs/heads/main`, digest: { gitCommit: 'c'.repeat(40) } }],
+      },
+      runDetails: {
+        builder: { id: `https://github.com/${REPOSITORY}/.github/workflows/nightly.yml@refs/heads/main` },
+        metadata: { invocationId: `https://github.com/${REPOSITORY}/actions/runs/777/attempts/2` },
+      },
+    })
+    // Another workflow's identity: refused.
+    await expect(sigstore.verify(provenance.bundle, { identity: sigstore.identityOf(claims), digest })).rejects.toThrow()
+    // A tampered chart: other bytes under the tag, so another digest, which no bundle names.
+    const tampered = `sha256:${'e'.repeat(64)}`
+    for (const f of found)
+      await expect(sigstore.verify(f.bundle, { identity: sigstore.identityOf(job), digest: tampered })).rejects.toThrow(/subject/)
+    // A bundle whose statement was altered after signing: the signature no longer verifies.
+    const forged = structuredClone(provenance.bundle) as { dsseEnvelope: { payload: string } }
+    const statement = JSON.parse(Buffer.from(forged.dsseEnvelope.payload, 'base64').toString()) as {
+      subject: { digest: { sha256: string } }[]
+    }
+    statement.subject[0].digest.sha256 = 'e'.repeat(64)
+    forged.dsseEnvelope.payload = Buffer.from(JSON.stringify(statement)).toString('base64')
+    await expect(sigstore.verify(forged, { identity: sigstore.identityOf(job), digest: tampered })).rejects.toThrow()
+  })
+
+  it('without id-token: write the run fails before writing anything, saying which permission', async () => {
+    const c = await setup()
+    const r = await c.run('2026-06-06', {}, { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' })
+    expect(r.exitCode).toBe(1)
+    expect(visibleLog(r)).toMatch(
+      /::error::sign: true needs an OIDC token: give the job `permissions: id-token: write`.*Nothing was written/,
+    )
+    expect(c.remote.tags().size).toBe(0)
+    expect(await parts.registry.listTags(c.chartRepo)).toEqual([])
+  })
+
+  it('each published version gets its own bundles as the chart moves on', async () => {
+    const c = await setup()
+    ok(await c.run('2026-06-06'), c.remote)
+    ok(await c.run('2026-08-14'), c.remote)
+    const tags = await parts.registry.listTags(c.chartRepo)
+    const versions = tags.filter((t) => /^\d+\.\d+\.\d+$/.test(t)).sort()
+    expect(versions.length).toBe(2)
+    for (const v of versions) {
+      const digest = await c.digestOf(v)
+      const found = await c.referrers(v)
+      expect(found.map((f) => f.predicateType).sort()).toEqual([SIGNATURE, PROVENANCE].sort())
+      for (const f of found) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    }
+    expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(2)
   })
 })

@@ -330,6 +330,8 @@ export class GitHubApiDouble {
   readonly dispatches: { workflow: string; ref: string; inputs: Record<string, string> }[] = []
   /** Commit statuses by repository, oldest first. */
   readonly statuses = new Map<string, StoredStatus[]>()
+  /** Called once an attestation is stored and answered: fault tests kill the action here. */
+  afterAttestation?: () => void
   /** Artifact attestations by repository, oldest first: the bundle, its predicate type and subject digests. */
   readonly attestations = new Map<string, { id: number; bundle: Record<string, unknown>; predicateType: string; digests: string[] }[]>()
   private readonly tagCommits = new Map<string, (tag: string) => string | undefined>()
@@ -1072,7 +1074,8 @@ export class GitHubApiDouble {
     const digests = statement.subject.flatMap((s) => Object.entries(s.digest ?? {}).map(([alg, hex]) => `${alg}:${hex}`))
     const id = this.nextId++
     stored.push({ id, bundle: input.bundle as Record<string, unknown>, predicateType: statement.predicateType, digests })
-    return this.send(req, res, template, 201, { id })
+    this.send(req, res, template, 201, { id })
+    this.afterAttestation?.()
   }
 
   /**

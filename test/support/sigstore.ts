@@ -85,6 +85,8 @@ export interface SigstoreStandIn {
   /** Requests per service path, and the refused ones with why. */
   readonly requests: Map<string, number>
   readonly refused: string[]
+  /** Called before a service (`fulcio`, `rekor`, `tsa`) handles a request: fault tests kill the action here. */
+  beforeService?: (service: string) => void
   /** Make a service answer 503 (`fulcio`, `rekor`, `tsa`) for the next `times` requests. */
   fail(service: 'fulcio' | 'rekor' | 'tsa', times: number): void
   /** Verifies a bundle (JSON) against the mock trust root: the statement's subject digest and the identity. */
@@ -199,6 +201,7 @@ export async function startSigstore(initial: JobClaims): Promise<SigstoreStandIn
       const service = services[path]
       if (!service || req.method !== 'POST') return answer(res, 404, '{"message":"not found"}')
       const name = path.split('/')[1]
+      standIn.beforeService?.(name)
       const left = failures.get(name) ?? 0
       if (left > 0) {
         failures.set(name, left - 1)
@@ -218,7 +221,7 @@ export async function startSigstore(initial: JobClaims): Promise<SigstoreStandIn
   const trustedRoot = TrustedRoot.toJSON(trustedRootOf(ca, ctLog, tlog, tsa, url))
   const trustMaterial = toTrustMaterial(TrustedRoot.fromJSON(trustedRoot))
 
-  return {
+  const standIn: SigstoreStandIn = {
     url,
     trustedRoot,
     requests,
@@ -256,6 +259,7 @@ export async function startSigstore(initial: JobClaims): Promise<SigstoreStandIn
     },
     stop: () => new Promise<void>((r) => server.close(() => r())),
   }
+  return standIn
 }
 
 /**
