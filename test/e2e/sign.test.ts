@@ -261,3 +261,83 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(2)
   })
 })
+
+/**
+ * The package as GitHub lists it (`GET /orgs/{org}/packages/container/{name}/versions`) after
+ * signing, built from what the registry holds: every manifest ever pushed is a version named by its
+ * digest, with the tags that point to it. A referrers index is a version tagged `sha256-<hex>`; the
+ * bundles it lists are untagged versions; an index replaced by a newer one stays as an untagged
+ * version (observed on ghcr.io: dataaxiom/ghcr-cleanup-action#13, attestation indexes "tagged as
+ * `sha256-<digest>`" with untagged children; #104, Sigstore bundle manifests
+ * `application/vnd.dev.sigstore.bundle.v0.3+json` listed and deleted as untagged versions;
+ * teslamate-org/teslamate#5622, `sha256-*` referrer tags left behind once their image is gone).
+ */
+async function packageListing(registry: TestRegistry, repository: string, createdAt: Date) {
+  const tagsOf = new Map<string, string[]>()
+  for (const tag of await registry.listTags(repository)) {
+    const res = await registry.get(repository, `manifests/${tag}`)
+    const digest = res.headers.get('docker-content-digest')!
+    await res.body?.cancel()
+    tagsOf.set(digest, [...(tagsOf.get(digest) ?? []), tag])
+  }
+  return registry.manifestRevisions(repository).map((digest) => ({ digest, createdAt, tags: tagsOf.get(digest) ?? [] }))
+}
+
+describe('issue 22: prune keeps what signs live versions and prunes orphans', () => {
+  const parts = useRegistry(async (registry) => {
+    await Promise.all(['2026-06-06', '2026-08-14'].map((d) => registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d))))
+  })
+  const apis = useApiDouble()
+  let sigstore: SigstoreStandIn
+  beforeAll(async () => {
+    sigstore = await startSigstore(jobClaims(REPOSITORY))
+  })
+  afterAll(async () => {
+    await sigstore.stop()
+  })
+
+  it('keeps the bundles of live versions however old, deletes those of a deleted version once old, and cleanup-all takes all', async () => {
+    const api = await apis.start()
+    const s = scenario(parts.registry.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    linkRemote(api, s.remote)
+    const options = {
+      context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url },
+      env: { ZERO_CACHE_CHART_TIME_SCALE: '1000', ...sigstore.env() },
+    }
+    const release = (date: string) =>
+      s.run({ image: `${parts.registry.host}/rocicorp/zero-${date}`, 'github-token': 'ghs_double', sign: 'true' }, options)
+    expect((await release('2026-06-06')).exitCode).toBe(0)
+    expect((await release('2026-08-14')).exitCode).toBe(0)
+    const versions = (await parts.registry.listTags(s.chartRepo)).filter((t) => /^\d+\.\d+\.\d+$/.test(t)).sort()
+    expect(versions).toHaveLength(2)
+    const [old, current] = versions
+    const oldDigest = (await parts.registry.manifest(s.chartRepo, old)).digest
+    const oldReferrers = await referrersOf(parts.registry, s.chartRepo, oldDigest)
+    const currentDigest = (await parts.registry.manifest(s.chartRepo, current)).digest
+    const currentReferrers = await referrersOf(parts.registry, s.chartRepo, currentDigest)
+    // The old chart version is deleted (as a user deletes a package version): its referrers stay behind.
+    await parts.registry.deleteTag(s.chartRepo, old)
+    const pkg = `${s.ns.split('/')[1]}/zero-cache`
+    const listing = (await packageListing(parts.registry, s.chartRepo, new Date(Date.now() - 40 * 86_400_000))).filter(
+      (v) => v.digest !== oldDigest,
+    )
+    api.addPackage('acme', 'Organization', pkg, listing)
+    const oldIndex = listing.find((v) => v.tags.includes(oldDigest.replace(':', '-')))!
+    expect(oldIndex).toBeDefined()
+    const prune = (mode: string, extra: Record<string, string> = {}) =>
+      s.run({ mode, 'github-packages': 'true', 'github-token': 'ghs_double', 'max-age-days': '30', ...extra }, options)
+    const r = await prune('prune')
+    expect(r.exitCode, explain(r)).toBe(0)
+    const left = new Set(api.versions('acme', pkg).map((v) => v.digest))
+    // Live: the current chart, its referrers index and both bundles, though all are 40 days old.
+    for (const d of [currentDigest, ...currentReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(true)
+    expect(listing.some((v) => v.tags.includes(currentDigest.replace(':', '-')) && left.has(v.digest))).toBe(true)
+    // Orphans: the deleted version's referrers index and its bundles.
+    for (const d of [oldIndex.digest, ...oldReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(false)
+    expect(visibleLog(r)).toMatch(/an orphan/)
+    // cleanup-all empties the package: chart versions, referrers indexes and bundles alike.
+    const all = await prune('cleanup-all', { confirm: pkg })
+    expect(all.exitCode, explain(all)).toBe(0)
+    expect(api.hasPackage('acme', pkg) ? api.versions('acme', pkg) : []).toEqual([])
+  })
+})
