@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useApiDouble, useRegistry } from '../support/fixtures.js'
+import { validateRequest, validateResponse } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
@@ -339,5 +340,24 @@ describe('issue 22: prune keeps what signs live versions and prunes orphans', ()
     const all = await prune('cleanup-all', { confirm: pkg })
     expect(all.exitCode, explain(all)).toBe(0)
     expect(api.hasPackage('acme', pkg) ? api.versions('acme', pkg) : []).toEqual([])
+  })
+})
+
+describe('the attestations endpoints of the API double are checked against GitHub OpenAPI', () => {
+  const path = '/repos/{owner}/{repo}/attestations'
+  it('accepts GitHub-shaped requests and answers, and rejects malformed ones', () => {
+    const bundle = { mediaType: BUNDLE, verificationMaterial: {}, dsseEnvelope: {} }
+    expect(validateRequest('POST', path, { bundle })).toEqual([])
+    expect(validateRequest('POST', path, {}).join()).toMatch(/must have required property 'bundle'/)
+    expect(validateRequest('POST', path, { bundle: 'not an object' }).join()).toMatch(/must be object/)
+    expect(validateResponse('POST', path, 201, { id: 7 })).toEqual([])
+    expect(validateResponse('POST', path, 201, { id: 'seven' }).join()).toMatch(/must be integer/)
+    expect(
+      validateResponse('GET', `${path}/{subject_digest}`, 200, { attestations: [{ bundle, repository_id: 1, bundle_url: 'x' }] }),
+    ).toEqual([])
+    expect(validateResponse('GET', `${path}/{subject_digest}`, 200, { attestations: [{ repository_id: 'one' }] }).join()).toMatch(
+      /must be integer/,
+    )
+    expect(validateResponse('GET', `${path}/{subject_digest}`, 404, { message: 'Not Found' }).join()).toMatch(/status 404 is not declared/)
   })
 })

@@ -1,3 +1,4 @@
+import type { AttestationKind } from '../../src/release/sign.js'
 import { describe, expect, it } from 'vitest'
 import type { PullRequest, Release } from '../../src/github/repo.js'
 import { plan, type ChartPlan, type Step } from '../../src/release/plan.js'
@@ -60,6 +61,8 @@ function snapshot(s: {
   pr?: PrState
   release?: Release
   record?: boolean
+  /** sign: the bundles the published version's referrers hold (undefined: not observed). */
+  signed?: AttestationKind[]
 }): Snapshot {
   const tags = new Map<string, string>(s.tag ? [['v1.4.2', SETTER]] : [])
   const registry = new Map<string, string | null>([
@@ -91,6 +94,7 @@ function snapshot(s: {
     registry,
     versionCommit: SETTER,
     githubRelease: { release: s.release, drafts: [] },
+    signing: s.signed && s.published ? { digest: `sha256:${'1'.repeat(64)}`, found: s.signed } : undefined,
     dispatchRecord:
       s.record === undefined ? undefined : s.record ? { state: 'success', context: 'zero-cache-chart/dispatch', description: 'x' } : null,
     pullRequest: s.pr && {
@@ -121,6 +125,14 @@ function checkInvariants(snap: Snapshot, cfg: ReleaseConfig, p: ChartPlan): void
   const releasing = find('tag').length + find('publish').length + find('github-release').filter((s) => !s.existing).length
   if (find('dispatch').length && !releasing) expect(snap.dispatchRecord, 'a dispatch without a release only when never recorded').toBeNull()
   expect(new Set(p.steps.map((s) => JSON.stringify(s))).size, 'no step twice').toBe(p.steps.length)
+  for (const sign of find('sign')) {
+    expect(cfg.sign, 'signs only with sign on').toBe(true)
+    expect(find('publish').length > 0 || p.release.published, 'signs only a version that is or will be published').toBe(true)
+    const published = find('publish').length === 0
+    if (published) for (const kind of sign.missing) expect(snap.signing?.found ?? [], 'never a second bundle of a kind').not.toContain(kind)
+    expect(p.steps.indexOf(sign), 'signs after publishing').toBeGreaterThan(p.steps.findIndex((s) => s.kind === 'publish'))
+  }
+  if (cfg.sign && p.release.published && !snap.signing) expect(find('sign'), 'no signing without having looked').toEqual([])
 }
 
 describe('plan(): the state space', () => {
@@ -136,7 +148,7 @@ describe('plan(): the state space', () => {
                 const cfg = config({
                   commitMode,
                   dryRun,
-                  ...(extras ? { githubRelease: true, dispatchWorkflow: 'deploy.yml' } : {}),
+                  ...(extras ? { githubRelease: true, dispatchWorkflow: 'deploy.yml', sign: true } : {}),
                 })
                 const snap = snapshot({
                   appVersion,
@@ -145,6 +157,7 @@ describe('plan(): the state space', () => {
                   published,
                   pr: commitMode === 'pull-request' ? pr : undefined,
                   record: extras ? false : undefined,
+                  signed: extras ? (tag ? ['signature'] : []) : undefined,
                 })
                 cases.push([
                   `${position}, tag ${tag}, published ${published}, pr ${pr}, ${commitMode}, dry ${dryRun}, extras ${extras}`,
@@ -226,9 +239,37 @@ describe('plan(): the plans that matter', () => {
       { githubRelease: true, dispatchWorkflow: 'deploy.yml' },
       ['github-release', 'dispatch'],
     ],
+    [
+      'sign, a version published unsigned: sign it',
+      { appVersion: '1.9.0', upstream: '1.9.0', tag: true, published: true, signed: [] },
+      { sign: true },
+      ['sign'],
+    ],
+    [
+      'sign, signed and attested: nothing',
+      { appVersion: '1.9.0', upstream: '1.9.0', tag: true, published: true, signed: ['signature', 'provenance'] },
+      { sign: true },
+      [],
+    ],
+    [
+      'sign, an update: publish, then sign',
+      { appVersion: '0.26.1', upstream: '1.9.0', tag: true, published: true, signed: ['signature', 'provenance'] },
+      { sign: true },
+      ['update', 'lint', 'commit', 'tag', 'publish', 'sign'],
+    ],
   ])('%s', (_name, state, over, expected) => {
     const p = plan(snapshot(state), config(over))
     expect(kinds(p)).toEqual(expected)
+  })
+
+  it('sign completes what is missing: the provenance alone when the signature is there', () => {
+    const p = plan(
+      snapshot({ appVersion: '1.9.0', upstream: '1.9.0', tag: true, published: true, signed: ['signature'] }),
+      config({ sign: true }),
+    )
+    expect(p.steps).toEqual([
+      { kind: 'sign', chartRef: 'oci://ghcr.io/acme/charts/zero-cache:1.4.2', version: '1.4.2', missing: ['provenance'] },
+    ])
   })
 
   it('a published version tagged under an earlier format is released under that tag', () => {
