@@ -30,6 +30,7 @@ import { createRemote, gitEnv } from '../test/support/git.js'
 import { startCountingProxy } from '../test/support/proxy.js'
 import { REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, startRegistry, NOISE_TAGS } from '../test/support/registry.js'
 import { DIST, runAction, type ActionRun } from '../test/support/runner.js'
+import { jobClaims, startSigstore } from '../test/support/sigstore.js'
 
 const beforeArg = process.argv.indexOf('--before')
 /** An older bundle (its index.js), timed in the same rounds: before and after, measured the same way. */
@@ -264,6 +265,41 @@ try {
       `= ${(median(coreLoad.map((x, i) => x / floor[i])) * 100).toFixed(0)}% of the floor; ` +
       `ratio without it (action − core's load) / floor: ${withoutCore.toFixed(2)}`,
   )
+
+  // sign: true on the same no-op: the published version is signed once (setup), then each run only
+  // looks up its referrers. Extra requests over sign: false are what signing costs an hourly no-op.
+  const sigstore = await startSigstore(jobClaims('acme/zero-cache-chart'))
+  try {
+    // No GitHub API here: the provenance is attached in the registry only.
+    const signInputs = { ...inputs, sign: 'true', 'github-token': '' }
+    const env = sigstore.env()
+    const setup = await runAction({ workspace: remote.checkout(), inputs: signInputs, home: remote.home, context, env })
+    if (setup.exitCode !== 0) throw new Error(`sign setup run failed:\n${setup.log}`)
+    const signCalls = () => [...sigstore.requests.values()].reduce((a, b) => a + b, 0)
+    const signWalls: number[] = []
+    let extra = ''
+    for (let i = 0; i < Math.min(RUNS, 7); i++) {
+      upstreamProxy.reset()
+      chartProxy.reset()
+      const before = { ch: { ...chartRegistry.tokenRequests }, sigstore: signCalls() }
+      const checkout = remote.checkout()
+      const { wall } = await timeAction((onSpawn) =>
+        runAction({ workspace: checkout, inputs: signInputs, home: remote.home, context, onSpawn, env }),
+      )
+      rmSync(checkout, { recursive: true, force: true })
+      signWalls.push(wall)
+      const tokens = chartRegistry.tokenRequests
+      const chTokens =
+        tokens.anonymous + tokens.authenticated + tokens.refused - (before.ch.anonymous + before.ch.authenticated + before.ch.refused)
+      extra =
+        `chart registry: ${chartProxy.requests.length} + ${chTokens} token (${chartProxy.requests.join(', ')}); ` +
+        `upstream: ${upstreamProxy.requests.length}; Sigstore services: ${signCalls() - before.sigstore}`
+    }
+    console.log(`\nsign: true, nothing to do (the version signed and attested already): median ${ms(median(signWalls))}`)
+    console.log(`  requests of the last run: ${extra}`)
+  } finally {
+    await sigstore.stop()
+  }
 } finally {
   await Promise.all([upstreamProxy.stop(), chartProxy.stop()])
   await Promise.all([upstreamRegistry.stop(), chartRegistry.stop()])

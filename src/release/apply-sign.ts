@@ -107,6 +107,9 @@ async function bundleFor(
 ): Promise<Record<string, unknown>> {
   const signer = signerOf(rt)
   const useApi = kind === 'provenance' && attestationsApi(rt)
+  if (kind === 'provenance' && !useApi) {
+    core.notice('no github-token or GITHUB_REPOSITORY: the provenance is attached in the registry only, not recorded with GitHub')
+  }
   if (useApi) {
     const [recorded] = await (await repoClient(rt)).attestations.find(subject.digest, PROVENANCE_PREDICATE_TYPE)
     if (recorded) {

@@ -210,7 +210,7 @@ export class SigstoreSigner {
     } catch (error) {
       throw new ActionError(`sign: could not get the job's OIDC token for audience sigstore: ${(error as Error).message}`)
     }
-    core.setSecret(token)
+    // core.getIDToken masks the token itself.
     this.claims ??= claimsOf(token)
     return token
   }
