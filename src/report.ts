@@ -86,12 +86,18 @@ export function writeOutputs(report: RunReport, chartPath?: string): void {
   core.setOutput('chart-ref', report.chartRef ?? '')
   core.setOutput('chart-digest', report.chartDigest ?? '')
   core.setOutput('pushed', String(report.pushed))
+  core.setOutput('signed', signedBy(report).join(','))
   core.setOutput('pruned', String(report.prune?.deleted ?? 0))
   core.setOutput('release-url', report.releaseUrl ?? '')
   // A pull request closed unmerged (held) is not the run's pull request: the outputs name an open one only.
   const pr = report.pullRequest?.status === 'held' || report.pullRequest?.number === undefined ? undefined : report.pullRequest
   core.setOutput('pull-request-number', pr?.number === undefined ? '' : String(pr.number))
   core.setOutput('pull-request-url', pr?.url ?? '')
+}
+
+/** What this run signed (`sign`): `signature` and/or `provenance`, in the order attached. */
+export function signedBy(report: RunReport): string[] {
+  return report.done.flatMap((s) => (s.kind === 'sign' ? s.missing : []))
 }
 
 /** Writes the job summary. Safe to call when `GITHUB_STEP_SUMMARY` is unset (then it does nothing). */
@@ -116,6 +122,7 @@ export function chartResult(report: RunReport, path: string, error?: string): Re
     'chart-ref': report.chartRef,
     'chart-digest': report.chartDigest,
     pushed: report.pushed,
+    signed: signedBy(report).join(','),
     pruned: report.prune?.deleted ?? 0,
     skipped: report.skipped,
     error,
@@ -131,6 +138,7 @@ export async function writeSeveral(results: { path: string; report: RunReport; e
   for (const name of ['updated', 'previous-app-version', 'app-version', 'chart-version', 'tag', 'chart-ref', 'chart-digest', 'pushed']) {
     core.setOutput(name, name === 'updated' || name === 'pushed' ? String(results.some((r) => r.report[name])) : '')
   }
+  core.setOutput('signed', '')
   core.setOutput('pruned', String(results.reduce((n, r) => n + (r.report.prune?.deleted ?? 0), 0)))
   if (!process.env.GITHUB_STEP_SUMMARY) return
   const s = core.summary
@@ -215,6 +223,8 @@ function summaryRows(report: RunReport): [string, string][] {
   if (report.chartRef) rows.push(['Chart', code(report.chartRef)])
   if (report.chartDigest) rows.push(['Digest', code(report.chartDigest)])
   if (report.chartRef) rows.push(['Pushed by this run', report.pushed ? 'yes' : 'no'])
+  if (signedBy(report).length)
+    rows.push(['Signed by this run', `${signedBy(report).join(' and ')} (Sigstore bundles attached as OCI referrers)`])
   if (report.publicRead) rows.push(['Anonymous pull', escape(report.publicRead.detail)])
   if (report.releaseUrl) rows.push(['GitHub Release', `<a href="${escape(report.releaseUrl)}">${escape(report.releaseUrl)}</a>`])
   if (report.pullRequest) {

@@ -33,6 +33,12 @@ export interface PrunePolicy {
    * prune deletes under the same age rule as untagged versions. Empty until the registry is scanned.
    */
   orphanDigests?: ReadonlySet<string>
+  /**
+   * Every live digest (tagged manifests, their index children, live referrers): an untagged
+   * candidate whose manifest names one of these as its `subject` (a referrer kept by a registry
+   * with the referrers API, without a referrers tag) is kept too.
+   */
+  live?: ReadonlySet<string>
 }
 
 /**
@@ -98,9 +104,14 @@ export interface TagState {
  * signatures and attestations) are then protected. A version tagged only with referrers tags of
  * subjects that are gone is an orphan.
  *
- * @returns `protectedDigests` (never deleted) and `orphanDigests` (deleted under the age rule).
+ * @returns `protectedDigests` (never deleted), `orphanDigests` (deleted under the age rule), and
+ *   `live`, every digest found live.
  */
-export function dependenciesOf(tags: readonly TagState[]): { protectedDigests: Set<string>; orphanDigests: Set<string> } {
+export function dependenciesOf(tags: readonly TagState[]): {
+  protectedDigests: Set<string>
+  orphanDigests: Set<string>
+  live: Set<string>
+} {
   const live = new Set<string>()
   const protectedDigests = new Set<string>()
   const keep = (t: TagState) => {
@@ -123,7 +134,7 @@ export function dependenciesOf(tags: readonly TagState[]): { protectedDigests: S
     }
   }
   const orphanDigests = new Set(referrers.filter((t) => !kept.has(t) && !live.has(t.digest)).map((t) => t.digest))
-  return { protectedDigests, orphanDigests }
+  return { protectedDigests, orphanDigests, live }
 }
 
 /** The package name GitHub gives a chart pushed to `oci://ghcr.io/<owner>/<rest>` as `<chart>`: `<rest>/<chart>` (or `<chart>`). */

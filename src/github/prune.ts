@@ -135,6 +135,7 @@ class PruneRun {
   /** cleanup-all: the version GitHub refused as the last tagged one, deleted with the package at the end. */
   private deferred?: PackageVersion
   private deferredSettled = false
+  private registry?: RegistryClient
 
   constructor(
     private readonly inputs: Inputs,
@@ -146,6 +147,27 @@ class PruneRun {
   ) {
     this.policy = { mode, cutoff: cutoffFor(inputs.maxAgeDays), protectedDigests: new Set() }
     this.scanned = mode === 'cleanup-all'
+  }
+
+  /**
+   * An untagged candidate that is a referrer of a live version, on a registry that keeps referrers
+   * itself (the referrers API) rather than in a referrers tag: its manifest's `subject` is live.
+   * One registry GET per untagged candidate (not the GitHub API budget); none in cleanup-all.
+   */
+  private async refersToLive(version: PackageVersion): Promise<boolean> {
+    if (this.mode === 'cleanup-all' || version.tags.length > 0 || !this.policy.live?.size) return false
+    this.registry ??= registryClient(this.inputs, this.chartName)
+    let subject: string | undefined
+    try {
+      subject = (await this.registry.getManifest(version.digest))?.manifest.subject?.digest
+    } catch (error) {
+      throw new ActionError(
+        `prune stopped: cannot read ${version.digest} to see whether it signs a live version: ${(error as Error).message}`,
+      )
+    }
+    if (!subject || !this.policy.live.has(subject)) return false
+    core.info(`${version.digest}: a referrer of live ${subject}, kept`)
+    return true
   }
 
   private lowBudget(): boolean {
@@ -200,7 +222,7 @@ class PruneRun {
         core.info(`${version.digest} (${version.tags.join(', ')}): the referrers of a version that is gone, an orphan`)
       }
       if (verdict === 'tagged') this.counts.taggedKept++
-      else if (verdict === 'protected') this.counts.protectedKept++
+      else if (verdict === 'protected' || (verdict === 'delete' && (await this.refersToLive(version)))) this.counts.protectedKept++
       else if (verdict === 'young') {
         this.counts.youngKept++
         reachedCutoff = true
@@ -305,21 +327,33 @@ class PruneRun {
   }
 }
 
+/** A client of the chart's OCI repository, with the chart registry's credentials. */
+function registryClient(inputs: Inputs, chartName: string): RegistryClient {
+  return new RegistryClient(parseOciRepository(`${inputs.ociRepo.url}/${chartName}`), {
+    plainHttp: inputs.plainHttp,
+    credentials: inputs.registryCredentials,
+  })
+}
+
 /**
  * What live versions depend on, read from the registry itself (the Packages API does not say):
  * every tag's manifest, and an index's children ({@link dependenciesOf} decides). A signature or
  * attestation of a live version is kept by its subject's referrers tag, whatever its age; one whose
  * subject is gone is an orphan. Any registry failure stops prune before it deletes anything.
  */
-async function scanDependencies(inputs: Inputs, chartName: string): Promise<{ protectedDigests: Set<string>; orphanDigests: Set<string> }> {
-  const repo = parseOciRepository(`${inputs.ociRepo.url}/${chartName}`)
-  const client = new RegistryClient(repo, { plainHttp: inputs.plainHttp, credentials: inputs.registryCredentials })
+async function scanDependencies(
+  inputs: Inputs,
+  chartName: string,
+): Promise<{ protectedDigests: Set<string>; orphanDigests: Set<string>; live: Set<string> }> {
+  const client = registryClient(inputs, chartName)
+  const repo = client.ref
   try {
     let tags: string[]
     try {
       tags = await client.listTags()
     } catch (error) {
-      if (error instanceof RegistryError && error.status === 404) return { protectedDigests: new Set(), orphanDigests: new Set() }
+      if (error instanceof RegistryError && error.status === 404)
+        return { protectedDigests: new Set(), orphanDigests: new Set(), live: new Set() }
       throw error
     }
     const states: TagState[] = []

@@ -285,11 +285,10 @@ export function describeStep(step: Step): string {
       return `create tag ${step.tag} at ${at(step.commit)} and push it`
     case 'publish':
       return `helm package and helm push ${step.chartRef} (from ${at(step.source)})`
-    case 'sign':
-      return (
-        `sign ${step.chartRef} with Sigstore: ${step.missing.map((m) => (m === 'signature' ? 'a signature' : 'a SLSA provenance attestation')).join(' and ')}, ` +
-        `attached as OCI referrers`
-      )
+    case 'sign': {
+      const what = step.missing.map((m) => (m === 'signature' ? 'a signature' : 'a SLSA provenance attestation'))
+      return `sign ${step.chartRef} with Sigstore: ${what.join(' and ')}, attached as OCI referrers`
+    }
     case 'github-release': {
       if (step.missing.includes('release'))
         return `create the GitHub Release of ${step.tag} as a draft, add the notes and ${step.asset}, then publish it`

@@ -123,7 +123,11 @@ export interface JobIdentity {
   runner_environment: string
 }
 
-/** Reads a JWT's claims (no check: the token is this job's own, fresh from the token service). @throws ActionError for a token that is not a JWT. */
+/**
+ * Reads a JWT's claims (no check: the token is this job's own, fresh from the token service).
+ *
+ * @throws ActionError for a token that is not a JWT.
+ */
 export function claimsOf(token: string): JobIdentity {
   try {
     return JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as JobIdentity

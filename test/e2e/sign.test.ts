@@ -1,4 +1,5 @@
 import type { ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import { validateRequest, validateResponse } from '../support/github-api.js'
@@ -6,7 +7,7 @@ import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from '../support/registry.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
-import { jobClaims, startSigstore, type SigstoreStandIn } from '../support/sigstore.js'
+import { jobClaims, referrersOf, startSigstore, type SigstoreStandIn } from '../support/sigstore.js'
 
 /**
  * Issue 22, signed and attested charts. End to end: the bundled action signs with Sigstore's own
@@ -21,39 +22,8 @@ const tagsUntil = (date: string) => [...history.filter((h) => h.date <= date).ma
 const SIGNATURE = 'https://sigstore.dev/cosign/sign/v1'
 const PROVENANCE = 'https://slsa.dev/provenance/v1'
 const BUNDLE = 'application/vnd.dev.sigstore.bundle.v0.3+json'
-
-interface FoundReferrer {
-  digest: string
-  artifactType?: string
-  predicateType?: string
-  bundle: unknown
-}
-
-/** The referrers of `digest` as a verifier finds them on a registry without the referrers API: the `sha256-<hex>` index. */
-export async function referrersOf(registry: TestRegistry, repository: string, digest: string): Promise<FoundReferrer[]> {
-  const res = await registry.get(repository, `manifests/${digest.replace(':', '-')}`)
-  if (res.status === 404) return []
-  expect(res.status).toBe(200)
-  const index = (await res.json()) as {
-    mediaType: string
-    manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[]
-  }
-  expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
-  const out: FoundReferrer[] = []
-  for (const d of index.manifests) {
-    const m = (await (await registry.get(repository, `manifests/${d.digest}`)).json()) as {
-      artifactType: string
-      subject: { digest: string }
-      layers: { digest: string; mediaType: string }[]
-      annotations: Record<string, string>
-    }
-    expect(m.subject.digest).toBe(digest)
-    expect(m.layers).toHaveLength(1)
-    const bundle = (await (await registry.get(repository, `blobs/${m.layers[0].digest}`, '*/*')).json()) as unknown
-    out.push({ digest: d.digest, artifactType: m.artifactType, predicateType: m.annotations['dev.sigstore.bundle.predicateType'], bundle })
-  }
-  return out
-}
+/** The empty blob `{}` (image-spec "Guidance for an Empty Descriptor"), in the registry once a bundle is attached. */
+const EMPTY_DIGEST = `sha256:${createHash('sha256').update('{}').digest('hex')}`
 
 describe('issue 22: sign and attest published chart versions', () => {
   const parts = useRegistry(async (registry) => {
@@ -119,8 +89,11 @@ describe('issue 22: sign and attest published chart versions', () => {
     const recorded = apis.api.attestations.get(REPOSITORY) ?? []
     expect(recorded.map((a) => a.predicateType)).toEqual([PROVENANCE])
     expect(recorded[0].digests).toEqual([digest])
+    expect(r.outputs.signed).toBe('signature,provenance')
+    expect(r.summary).toContain('Signed by this run')
     const again = await c.run('2026-06-06')
     ok(again, c.remote)
+    expect(again.outputs.signed).toBe('')
     expect(await c.referrers('2.0.0')).toHaveLength(2)
     expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(1)
     expect(sigstore.refused).toEqual([])
@@ -316,6 +289,32 @@ describe('issue 22: prune keeps what signs live versions and prunes orphans', ()
     const oldReferrers = await referrersOf(parts.registry, s.chartRepo, oldDigest)
     const currentDigest = (await parts.registry.manifest(s.chartRepo, current)).digest
     const currentReferrers = await referrersOf(parts.registry, s.chartRepo, currentDigest)
+    // Referrers a registry with the referrers API keeps without a referrers tag: untagged manifests
+    // whose subject is the current version (kept) or the old one (an orphan once it is deleted).
+    const viaApi = async (subject: string, note: string) => {
+      const manifest = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        artifactType: 'application/vnd.example.note',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: EMPTY_DIGEST, size: 2 },
+        layers: [{ mediaType: 'application/vnd.oci.empty.v1+json', digest: EMPTY_DIGEST, size: 2 }],
+        subject: { mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: subject, size: 100 },
+        annotations: { note },
+      })
+      const digest = `sha256:${createHash('sha256').update(manifest).digest('hex')}`
+      const put = await fetch(`http://${parts.registry.host}/v2/${s.chartRepo}/manifests/${digest}`, {
+        method: 'PUT',
+        headers: {
+          Authorization: `Bearer ${parts.registry.adminToken(s.chartRepo)}`,
+          'Content-Type': 'application/vnd.oci.image.manifest.v1+json',
+        },
+        body: manifest,
+      })
+      expect(put.status).toBe(201)
+      return digest
+    }
+    const keptByApi = await viaApi(currentDigest, 'of the current version')
+    const orphanByApi = await viaApi(oldDigest, 'of the old version')
     // The old chart version is deleted (as a user deletes a package version): its referrers stay behind.
     await parts.registry.deleteTag(s.chartRepo, old)
     const pkg = `${s.ns.split('/')[1]}/zero-cache`
@@ -331,10 +330,10 @@ describe('issue 22: prune keeps what signs live versions and prunes orphans', ()
     expect(r.exitCode, explain(r)).toBe(0)
     const left = new Set(api.versions('acme', pkg).map((v) => v.digest))
     // Live: the current chart, its referrers index and both bundles, though all are 40 days old.
-    for (const d of [currentDigest, ...currentReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(true)
+    for (const d of [currentDigest, keptByApi, ...currentReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(true)
     expect(listing.some((v) => v.tags.includes(currentDigest.replace(':', '-')) && left.has(v.digest))).toBe(true)
     // Orphans: the deleted version's referrers index and its bundles.
-    for (const d of [oldIndex.digest, ...oldReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(false)
+    for (const d of [oldIndex.digest, orphanByApi, ...oldReferrers.map((f) => f.digest)]) expect(left.has(d), d).toBe(false)
     expect(visibleLog(r)).toMatch(/an orphan/)
     // cleanup-all empties the package: chart versions, referrers indexes and bundles alike.
     const all = await prune('cleanup-all', { confirm: pkg })

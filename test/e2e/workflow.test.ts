@@ -9,6 +9,7 @@ import { CHART_SOURCE, type TestRemote } from '../support/git.js'
 import { startRegistry, type TestRegistry } from '../support/registry.js'
 import { DIST, HELM4_DIR, ROOT } from '../support/runner.js'
 import { explain, scenario, seedUpstream } from '../support/scenario.js'
+import { jobClaims, referrersOf, startSigstore } from '../support/sigstore.js'
 import { readWorkflow, stepsFor } from '../support/workflow.js'
 
 /**
@@ -49,8 +50,24 @@ describe('release-chart.yml on schedule', () => {
       // The collector's image on loopback too, at the chart's own tag: nothing newer there.
       'values-images': step.with['values-images'].replace('docker.io/', `${registry.host}/`),
     }
-    const r = await s.run(inputs, { env: { GITHUB_EVENT_NAME: 'schedule', GITHUB_REF: 'refs/heads/main' } })
-    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    // sign: true — GitHub's OIDC token service and Sigstore are the loopback stand-ins; no GitHub API
+    // here (the provenance is attached in the registry only).
+    const claims = jobClaims('acme/zero-cache-chart', 'a'.repeat(40), 'release-chart.yml')
+    const sigstore = await startSigstore(claims)
+    let r
+    try {
+      r = await s.run(
+        { ...inputs, 'github-token': '' },
+        { env: { GITHUB_EVENT_NAME: 'schedule', GITHUB_REF: 'refs/heads/main', ...sigstore.env() } },
+      )
+      expect(r.exitCode, explain(r, s.remote)).toBe(0)
+      const digest = (await registry.manifest('acme/zero-cache-chart/zero-cache', r.outputs['chart-version'])).digest
+      const found = await referrersOf(registry, 'acme/zero-cache-chart/zero-cache', digest)
+      expect(found.map((f) => f.predicateType).sort()).toEqual(['https://sigstore.dev/cosign/sign/v1', 'https://slsa.dev/provenance/v1'])
+      for (const f of found) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    } finally {
+      await sigstore.stop()
+    }
     // bump: auto — 0.x → 1.9.0 is a breaking change (major); 1.x → 1.9.0 is not (patch).
     const version = semver.inc(chart.version, semver.major(appVersion) === 0 ? 'major' : 'patch')!
     expect(r.outputs).toMatchObject({
@@ -62,7 +79,10 @@ describe('release-chart.yml on schedule', () => {
       pushed: 'true',
     })
     expect(s.remote.tags().get(`zero-cache-${version}`)).toBe(s.remote.log()[0].split(' ')[0])
-    expect(await registry.listTags('acme/zero-cache-chart/zero-cache')).toEqual([version])
+    // The chart version, and its referrers index (the signature and the provenance): nothing else.
+    const tags = await registry.listTags('acme/zero-cache-chart/zero-cache')
+    expect(tags.filter((t) => !/^sha256-[0-9a-f]{64}$/.test(t))).toEqual([version])
+    expect(tags).toHaveLength(2)
     expect(r.log).toContain('prune skipped') // not ghcr.io: the prune stage says so and stays green
     expect(r.summary).toContain('Verification: passed')
     expect(r.log).toContain('verifying zero-cache 1.9.0 with the chart at /')

@@ -10,6 +10,8 @@ type CTLog = Awaited<ReturnType<typeof initializeCTLog>>
 type TLog = Awaited<ReturnType<typeof initializeTLog>>
 type TSA = Awaited<ReturnType<typeof initializeTSA>>
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify'
+import { expect } from 'vitest'
+import type { TestRegistry } from './registry.js'
 
 /**
  * Sigstore on loopback, for the bundled action: Sigstore's own mock services (`@sigstore/mock`:
@@ -328,4 +330,37 @@ function trustedRootOf(ca: CA, ctLog: CTLog, tlog: TLog, tsa: TSA, url: string):
       },
     ],
   }
+}
+
+interface FoundReferrer {
+  digest: string
+  artifactType?: string
+  predicateType?: string
+  bundle: unknown
+}
+
+/** The referrers of `digest` as a verifier finds them on a registry without the referrers API: the `sha256-<hex>` index. */
+export async function referrersOf(registry: TestRegistry, repository: string, digest: string): Promise<FoundReferrer[]> {
+  const res = await registry.get(repository, `manifests/${digest.replace(':', '-')}`)
+  if (res.status === 404) return []
+  expect(res.status).toBe(200)
+  const index = (await res.json()) as {
+    mediaType: string
+    manifests: { digest: string; artifactType?: string; annotations?: Record<string, string> }[]
+  }
+  expect(index.mediaType).toBe('application/vnd.oci.image.index.v1+json')
+  const out: FoundReferrer[] = []
+  for (const d of index.manifests) {
+    const m = (await (await registry.get(repository, `manifests/${d.digest}`)).json()) as {
+      artifactType: string
+      subject: { digest: string }
+      layers: { digest: string; mediaType: string }[]
+      annotations: Record<string, string>
+    }
+    expect(m.subject.digest).toBe(digest)
+    expect(m.layers).toHaveLength(1)
+    const bundle = (await (await registry.get(repository, `blobs/${m.layers[0].digest}`, '*/*')).json()) as unknown
+    out.push({ digest: d.digest, artifactType: m.artifactType, predicateType: m.annotations['dev.sigstore.bundle.predicateType'], bundle })
+  }
+  return out
 }
