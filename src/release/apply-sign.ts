@@ -48,6 +48,20 @@ export async function checkSigning(rt: ChartRuntime, plan: ChartPlan): Promise<v
   core.info(`sign: OIDC token in hand; signing with ${signer.instance.name}`)
 }
 
+/**
+ * The dry run's view of {@link checkSigning}, without asking for a token: a real run would stop
+ * when the job has no OIDC token to ask for (no `id-token: write`).
+ *
+ * @returns the warning (logged), or nothing.
+ */
+export function signingWarnings(plan: ChartPlan): string[] {
+  if (!plan.steps.some((s) => s.kind === 'sign')) return []
+  if (process.env.ACTIONS_ID_TOKEN_REQUEST_URL && process.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN) return []
+  const w = 'a real run would stop here: sign: true needs an OIDC token, and this job has none (permissions: id-token: write)'
+  core.warning(w)
+  return [w]
+}
+
 /** Whether this run can use GitHub's attestations API (a token and the repository). */
 function attestationsApi(rt: ChartRuntime): boolean {
   return rt.inputs.githubToken !== '' && /^[^/\s]+\/[^/\s]+$/.test(rt.inputs.repository)

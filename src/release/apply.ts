@@ -20,7 +20,7 @@ import { previousReleaseTag, releaseNotes } from './notes.js'
 import { DISPATCH_CONTEXT } from './observe.js'
 import { ARTIFACTHUB_TAG, describeStep, imageName, type ChartPlan, type CommitRef, type PullRequestReport, type Step } from './plan.js'
 import { readProposal } from './pull-request.js'
-import { applySign, checkSigning } from './apply-sign.js'
+import { applySign, checkSigning, signingWarnings } from './apply-sign.js'
 import { describeVerify, runVerify, VERIFY_CONTEXT, VerifyError, verifySection, verifySectionOf, type VerifyResult } from './verify.js'
 import { chartClient, repoClient, type ChartRuntime, type RepositoryApi } from './runtime.js'
 import type { Snapshot } from './snapshot.js'
@@ -134,18 +134,20 @@ export async function applyStep(ctx: ApplyContext, step: Step): Promise<Outcome 
 export async function preflight(rt: ChartRuntime, plan: ChartPlan): Promise<string[]> {
   if (!plan.steps.some((s) => s.kind === 'publish' || s.kind === 'sign')) return []
   return core.group('Preflight: can this run publish?', async () => {
+    // sign: a real run gets its OIDC token before the first write; a dry run says whether it could.
+    const early = rt.inputs.dryRun ? signingWarnings(plan) : []
     if (!rt.inputs.dryRun) await checkSigning(rt, plan)
-    if (!plan.steps.some((s) => s.kind === 'publish')) return []
+    if (!plan.steps.some((s) => s.kind === 'publish')) return early
     if (rt.inputs.dryRun) {
       return rt.helm.majorVersion().then(
         (major) => {
           core.info(`helm ${major} is on PATH`)
-          return []
+          return early
         },
         (error: Error) => {
           const w = `a real run would stop here: ${error.message.replace(/ Nothing was written$/, '')}`
           core.warning(w)
-          return [w]
+          return [...early, w]
         },
       )
     }

@@ -208,8 +208,11 @@ describe('issue 22: sign and attest published chart versions', () => {
     await expect(sigstore.verify(forged, { identity: sigstore.identityOf(job), digest: tampered })).rejects.toThrow()
   })
 
-  it('without id-token: write the run fails before writing anything, saying which permission', async () => {
+  it('without id-token: write the run fails before writing anything, saying which permission; a dry run warns', async () => {
     const c = await setup()
+    const dry = await c.run('2026-06-06', { 'dry-run': 'true' }, { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' })
+    expect(dry.exitCode).toBe(0)
+    expect(visibleLog(dry)).toContain('::warning::a real run would stop here: sign: true needs an OIDC token')
     const r = await c.run('2026-06-06', {}, { ACTIONS_ID_TOKEN_REQUEST_URL: '', ACTIONS_ID_TOKEN_REQUEST_TOKEN: '' })
     expect(r.exitCode).toBe(1)
     expect(visibleLog(r)).toMatch(
