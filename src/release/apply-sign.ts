@@ -131,9 +131,12 @@ async function bundleFor(
       return recorded
     }
   }
-  const predicate =
-    kind === 'signature' ? {} : provenancePredicate(await signer.identity(), process.env.GITHUB_SERVER_URL || 'https://github.com')
-  const { json } = await signer.sign(kind, statementOf(subject, PREDICATE_TYPES[kind], predicate))
+  const serverUrl = process.env.GITHUB_SERVER_URL || 'https://github.com'
+  const predicate = kind === 'signature' ? {} : provenancePredicate(await signer.identity(), serverUrl)
+  const bundle = await signer.sign(kind, statementOf(subject, PREDICATE_TYPES[kind], predicate))
+  // With SIGSTORE_TRUSTED_ROOT, a bundle that does not verify is never recorded or attached.
+  await signer.check(bundle, subject.digest, serverUrl)
+  const { json } = bundle
   if (useApi) {
     try {
       const id = await (await repoClient(rt)).attestations.create(json)

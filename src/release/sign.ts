@@ -31,6 +31,8 @@ export const SIGNATURE_PREDICATE_TYPE = 'https://sigstore.dev/cosign/sign/v1'
 export const PROVENANCE_PREDICATE_TYPE = 'https://slsa.dev/provenance/v1'
 export const PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType'
 export const GITHUB_BUILD_TYPE = 'https://actions.github.io/buildtypes/workflow/v1'
+/** The issuer of GitHub Actions OIDC tokens: the certificate's issuer extension. */
+export const ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
 
 /** What a chart version gets: a signature, and a build provenance attestation. */
 export type AttestationKind = 'signature' | 'provenance'
@@ -56,22 +58,30 @@ export const PUBLIC_GOOD = { fulcio: 'https://fulcio.sigstore.dev', rekor: 'http
 /** GitHub's instance: Fulcio and a timestamp authority, no public log; `actions/attest` uses it for private repositories. */
 export const GITHUB_INSTANCE = { fulcio: 'https://fulcio.githubapp.com', tsa: 'https://timestamp.githubapp.com' }
 
-/** The Sigstore services a run signs with. */
-export type SigstoreInstance =
+/** The Sigstore services a run signs with, and the trust root it checks its bundles against (`SIGSTORE_TRUSTED_ROOT`). */
+export type SigstoreInstance = (
   | { name: string; fulcio: string; rekor?: string; tsa?: string }
   | { name: string; signingConfig: string; fulcio?: undefined; rekor?: undefined; tsa?: undefined }
+) & { trustedRoot?: string }
 
 /**
  * The Sigstore instance to sign with, from the environment, named as Sigstore's clients name it:
  * `SIGSTORE_SIGNING_CONFIG` (a SigningConfig JSON file, as `cosign --signing-config` reads), else
  * `SIGSTORE_FULCIO_URL` / `SIGSTORE_REKOR_URL` / `SIGSTORE_TSA_URL` (a custom instance: Fulcio plus
  * at least one of the log or the timestamp authority), else GitHub's instance for a private
- * repository and the public-good instance otherwise (what `actions/attest` chooses).
+ * repository and the public-good instance otherwise (what `actions/attest` chooses). With
+ * `SIGSTORE_TRUSTED_ROOT` (a trusted_root.json, as `cosign --trusted-root` reads), every bundle is
+ * verified against it before it is attached.
  *
  * @throws ActionError for a custom instance with neither a log nor a timestamp authority, or a URL
  *   that is not HTTPS (plain HTTP only on loopback).
  */
 export function sigstoreInstance(env: NodeJS.ProcessEnv, repositoryPrivate: boolean | undefined): SigstoreInstance {
+  const services = servicesOf(env, repositoryPrivate)
+  return env.SIGSTORE_TRUSTED_ROOT ? { ...services, trustedRoot: env.SIGSTORE_TRUSTED_ROOT } : services
+}
+
+function servicesOf(env: NodeJS.ProcessEnv, repositoryPrivate: boolean | undefined): SigstoreInstance {
   if (env.SIGSTORE_SIGNING_CONFIG)
     return { name: `the SigningConfig in ${env.SIGSTORE_SIGNING_CONFIG}`, signingConfig: env.SIGSTORE_SIGNING_CONFIG }
   const { SIGSTORE_FULCIO_URL: fulcio, SIGSTORE_REKOR_URL: rekor, SIGSTORE_TSA_URL: tsa } = env
@@ -197,6 +207,7 @@ export interface SignedBundle {
 export class SigstoreSigner {
   private builder?: Promise<{ create: (a: { data: Buffer; type: string }) => Promise<unknown> }>
   private claims?: JobIdentity
+  private verifier?: import('@sigstore/verify').Verifier
 
   constructor(readonly instance: SigstoreInstance) {}
 
@@ -244,6 +255,44 @@ export class SigstoreSigner {
         `sign: ${this.instance.name} did not sign the ${kind} statement: ${(error as Error).message}${cause ? ` (${cause.message})` : ''}`,
       )
     }
+  }
+
+  /**
+   * Verifies a bundle against `SIGSTORE_TRUSTED_ROOT` before anything is attached: the signature,
+   * the certificate chain, the log entry or timestamp, the certificate's identity (this job's
+   * workflow, issuer `https://token.actions.githubusercontent.com`) and the statement's subject.
+   * Does nothing without a trust root (the public-good and GitHub instances' roots are distributed
+   * by TUF, which this action does not fetch).
+   *
+   * @throws ActionError when the bundle does not verify: nothing is attached.
+   */
+  async check(bundle: SignedBundle, subjectDigest: string, serverUrl: string): Promise<void> {
+    if (!this.instance.trustedRoot) return
+    const verify = await import('@sigstore/verify')
+    const { bundleFromJSON } = await import('@sigstore/bundle')
+    const { TrustedRoot } = await import('@sigstore/protobuf-specs')
+    const claims = await this.identity()
+    try {
+      this.verifier ??= new verify.Verifier(
+        verify.toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(await readFile(this.instance.trustedRoot, 'utf8')))),
+        { tlogThreshold: this.instance.rekor || 'signingConfig' in this.instance ? 1 : 0, timestampThreshold: 1 },
+      )
+      const parsed = bundleFromJSON(bundle.json)
+      this.verifier.verify(verify.toSignedEntity(parsed), {
+        subjectAlternativeName: `${serverUrl}/${claims.job_workflow_ref}`,
+        extensions: { issuer: ACTIONS_ISSUER },
+      })
+      const payload = parsed.content.$case === 'dsseEnvelope' ? parsed.content.dsseEnvelope.payload : Buffer.alloc(0)
+      const statement = JSON.parse(Buffer.from(payload).toString()) as { subject?: { digest?: Record<string, string> }[] }
+      const [algorithm, hex] = subjectDigest.split(':')
+      if (!statement.subject?.some((s) => s.digest?.[algorithm] === hex)) throw new Error(`its statement is not about ${subjectDigest}`)
+    } catch (error) {
+      throw new ActionError(
+        `sign: the ${bundle.kind} bundle from ${this.instance.name} does not verify against SIGSTORE_TRUSTED_ROOT ` +
+          `(${this.instance.trustedRoot}): ${(error as Error).message}. Nothing was attached`,
+      )
+    }
+    core.info(`the ${bundle.kind} bundle verifies against ${this.instance.trustedRoot}`)
   }
 
   private async makeBuilder(sigstore: typeof import('@sigstore/sign')) {

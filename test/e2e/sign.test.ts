@@ -90,6 +90,7 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect(recorded.map((a) => a.predicateType)).toEqual([PROVENANCE])
     expect(recorded[0].digests).toEqual([digest])
     expect(r.outputs.signed).toBe('signature,provenance')
+    expect(visibleLog(r)).toContain('the provenance bundle verifies against')
     expect(r.summary).toContain('Signed by this run')
     const again = await c.run('2026-06-06')
     ok(again, c.remote)
@@ -220,6 +221,25 @@ describe('issue 22: sign and attest published chart versions', () => {
     )
     expect(c.remote.tags().size).toBe(0)
     expect(await parts.registry.listTags(c.chartRepo)).toEqual([])
+  })
+
+  it('with SIGSTORE_TRUSTED_ROOT, a bundle that does not verify against it is never attached or recorded', async () => {
+    const c = await setup()
+    const other = await startSigstore(claims)
+    try {
+      const r = await c.run('2026-06-06', {}, { SIGSTORE_TRUSTED_ROOT: other.trustedRootFile })
+      expect(r.exitCode).toBe(1)
+      expect(visibleLog(r)).toMatch(
+        /::error::sign: the signature bundle from .* does not verify against SIGSTORE_TRUSTED_ROOT .*Nothing was attached/,
+      )
+      expect(await c.referrers('2.0.0')).toEqual([])
+      expect(apis.api.attestations.get(REPOSITORY) ?? []).toEqual([])
+      // With the instance's own root, the next run signs.
+      ok(await c.run('2026-06-06'), c.remote)
+      expect(await c.referrers('2.0.0')).toHaveLength(2)
+    } finally {
+      await other.stop()
+    }
   })
 
   it('each published version gets its own bundles as the chart moves on', async () => {

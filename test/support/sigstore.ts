@@ -1,5 +1,8 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as signData, verify as verifySignature, type KeyObject } from 'node:crypto'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import type { AddressInfo } from 'node:net'
 import { fulcioHandler, initializeCA, initializeCTLog, initializeTLog, initializeTSA, rekorHandler, tsaHandler } from '@sigstore/mock'
 import { HashAlgorithm, PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs'
@@ -78,8 +81,9 @@ export interface SigstoreStandIn {
   url: string
   /** Environment for the action: the OIDC request variables and the Sigstore endpoints. */
   env(): Record<string, string>
-  /** The trusted root (JSON) of the mock instance, for `@sigstore/verify`. */
+  /** The trusted root (JSON) of the mock instance, for `@sigstore/verify`; and the file it is in. */
   trustedRoot: unknown
+  trustedRootFile: string
   /** The certificate identity a job's signature carries: `https://github.com/<job_workflow_ref>`. */
   identityOf(claims: JobClaims): string
   /** Change the job the next tokens are for. */
@@ -222,10 +226,13 @@ export async function startSigstore(initial: JobClaims): Promise<SigstoreStandIn
 
   const trustedRoot = TrustedRoot.toJSON(trustedRootOf(ca, ctLog, tlog, tsa, url))
   const trustMaterial = toTrustMaterial(TrustedRoot.fromJSON(trustedRoot))
+  const trustedRootFile = join(mkdtempSync(join(tmpdir(), 'zcc-sigstore-')), 'trusted_root.json')
+  writeFileSync(trustedRootFile, JSON.stringify(trustedRoot))
 
   const standIn: SigstoreStandIn = {
     url,
     trustedRoot,
+    trustedRootFile,
     requests,
     refused,
     env: () => ({
@@ -234,6 +241,8 @@ export async function startSigstore(initial: JobClaims): Promise<SigstoreStandIn
       SIGSTORE_FULCIO_URL: `${url}/fulcio`,
       SIGSTORE_REKOR_URL: `${url}/rekor`,
       SIGSTORE_TSA_URL: `${url}/tsa/api/v1/timestamp`,
+      // The action checks each bundle against the instance's root before it attaches it.
+      SIGSTORE_TRUSTED_ROOT: trustedRootFile,
     }),
     identityOf: (claims) => `https://github.com/${claims.job_workflow_ref}`,
     setJob: (claims) => {
