@@ -5,6 +5,7 @@ import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import { validateRequest, validateResponse } from '../support/github-api.js'
 import type { TestRemote } from '../support/git.js'
 import { NOISE_TAGS, REGISTRY_PASSWORD, REGISTRY_USER, releaseHistory, type TestRegistry } from '../support/registry.js'
+import { startProxy, type Fault, type FaultProxy } from '../support/proxy.js'
 import type { ActionRun } from '../support/runner.js'
 import { explain, linkRemote, REPOSITORY, scenario, visibleLog } from '../support/scenario.js'
 import { jobClaims, referrersOf, startSigstore, type SigstoreStandIn } from '../support/sigstore.js'
@@ -279,6 +280,69 @@ async function packageListing(registry: TestRegistry, repository: string, create
   }
   return registry.manifestRevisions(repository).map((digest) => ({ digest, createdAt, tags: tagsOf.get(digest) ?? [] }))
 }
+
+describe('issue 22: a run killed at any registry write of the sign step is completed by the next one', () => {
+  const parts = useRegistry(async (registry) => {
+    await registry.seedTags('rocicorp/zero-2026-06-06', tagsUntil('2026-06-06'))
+  })
+  const apis = useApiDouble()
+  let sigstore: SigstoreStandIn
+  const claims = jobClaims(REPOSITORY)
+  const proxies: FaultProxy[] = []
+  beforeAll(async () => {
+    sigstore = await startSigstore(claims)
+  })
+  afterAll(async () => {
+    await sigstore.stop()
+    for (const p of proxies) await p.stop()
+  })
+
+  it.each<[string, Omit<Fault, 'name' | 'do'>, number]>([
+    // Helm 4 puts the chart's manifest by digest first: the second PUT by digest is the signature's.
+    [
+      'the signature manifest, before the referrers index lists it',
+      { method: 'PUT', path: /\/manifests\/sha256:/, onStatus: 201, skip: 1 },
+      0,
+    ],
+    ['the referrers index listing the signature', { method: 'PUT', path: /\/manifests\/sha256-/, onStatus: 201 }, 1],
+    ['the referrers index listing both', { method: 'PUT', path: /\/manifests\/sha256-/, onStatus: 201, skip: 1 }, 2],
+  ])('after %s', async (_, match, listed) => {
+    const api = await apis.start()
+    const proxy = await startProxy({ target: parts.registry.host, token: parts.registry.realm })
+    proxies.push(proxy)
+    const s = scenario(proxy.host, { version: '1.4.2', appVersion: '0.26.1' }, { remotes: parts.remotes })
+    linkRemote(api, s.remote)
+    let pid = 0
+    const run = () =>
+      s.run(
+        { image: `${parts.registry.host}/rocicorp/zero-2026-06-06`, 'github-token': 'ghs_double', sign: 'true' },
+        {
+          context: { actor: REGISTRY_USER, token: REGISTRY_PASSWORD, apiUrl: api.url },
+          env: { ZERO_CACHE_CHART_TIME_SCALE: '1000', ...sigstore.env() },
+          onSpawn: (c) => {
+            pid = c.pid!
+          },
+        },
+      )
+    proxy.inject({ name: 'kill', ...match, do: { then: () => void process.kill(-pid, 'SIGKILL') } })
+    const killed = await run()
+    expect(proxy.applied()).toEqual({ kill: 1 })
+    expect(killed.exitCode).toBe(137)
+    const digest = (await parts.registry.manifest(s.chartRepo, '2.0.0')).digest
+    expect(await referrersOf(parts.registry, s.chartRepo, digest)).toHaveLength(listed)
+    const r = await run()
+    expect(r.exitCode, explain(r, s.remote)).toBe(0)
+    const found = await referrersOf(parts.registry, s.chartRepo, digest)
+    expect(found.map((f) => f.predicateType).sort()).toEqual([SIGNATURE, PROVENANCE].sort())
+    for (const f of found) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    expect(api.attestations.get(REPOSITORY) ?? []).toHaveLength(1)
+    expect(r.outputs.signed).toBe(['signature,provenance', 'provenance', ''][listed])
+    // And once more: nothing to add.
+    const idle = await run()
+    expect(idle.outputs.signed).toBe('')
+    expect(await referrersOf(parts.registry, s.chartRepo, digest)).toHaveLength(2)
+  })
+})
 
 describe('issue 22: prune keeps what signs live versions and prunes orphans', () => {
   const parts = useRegistry(async (registry) => {
