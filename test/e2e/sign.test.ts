@@ -1,5 +1,8 @@
 import type { ChildProcess } from 'node:child_process'
 import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { useApiDouble, useRegistry } from '../support/fixtures.js'
 import { validateRequest, validateResponse } from '../support/github-api.js'
@@ -241,6 +244,37 @@ describe('issue 22: sign and attest published chart versions', () => {
     } finally {
       await other.stop()
     }
+  })
+
+  it('a SigningConfig file (SIGSTORE_SIGNING_CONFIG) chooses the instance, as cosign --signing-config reads it', async () => {
+    const c = await setup()
+    const service = (url: string) => ({ url, majorApiVersion: 1, validFor: { start: '2020-01-01T00:00:00Z' }, operator: 'sigstore.mock' })
+    const dir = mkdtempSync(join(tmpdir(), 'zcc-signing-config-'))
+    const file = join(dir, 'signing_config.json')
+    writeFileSync(
+      file,
+      JSON.stringify({
+        mediaType: 'application/vnd.dev.sigstore.signingconfig.v0.2+json',
+        caUrls: [service(`${sigstore.url}/fulcio`)],
+        oidcUrls: [],
+        rekorTlogUrls: [service(`${sigstore.url}/rekor`)],
+        rekorTlogConfig: { selector: 'ANY' },
+        tsaUrls: [service(`${sigstore.url}/tsa/api/v1/timestamp`)],
+        tsaConfig: { selector: 'ANY' },
+      }),
+    )
+    const before = sigstore.requests.get('/tsa/api/v1/timestamp') ?? 0
+    const r = await c.run(
+      '2026-06-06',
+      {},
+      { SIGSTORE_FULCIO_URL: '', SIGSTORE_REKOR_URL: '', SIGSTORE_TSA_URL: '', SIGSTORE_SIGNING_CONFIG: file },
+    )
+    ok(r, c.remote)
+    expect(visibleLog(r)).toContain(`signing with the SigningConfig in ${file}`)
+    expect((sigstore.requests.get('/tsa/api/v1/timestamp') ?? 0) - before).toBe(2)
+    const digest = await c.digestOf('2.0.0')
+    for (const f of await c.referrers('2.0.0')) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    rmSync(dir, { recursive: true, force: true })
   })
 
   it('each published version gets its own bundles as the chart moves on', async () => {
