@@ -14,6 +14,7 @@ type TLog = Awaited<ReturnType<typeof initializeTLog>>
 type TSA = Awaited<ReturnType<typeof initializeTSA>>
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify'
 import { expect } from 'vitest'
+import { ACTIONS_ISSUER, type JobIdentity } from '../../src/release/sign.js'
 import type { TestRegistry } from './registry.js'
 
 /**
@@ -32,24 +33,15 @@ import type { TestRegistry } from './registry.js'
  * - Requests the services refused are counted; tests assert there were none or the expected ones.
  */
 
-export const ACTIONS_ISSUER = 'https://token.actions.githubusercontent.com'
+export { ACTIONS_ISSUER }
 
-/** The claims of a GitHub Actions OIDC token the tests give a job (GitHub docs, "About security hardening with OpenID Connect"). */
-export interface JobClaims {
-  repository: string
-  repository_id: string
+/**
+ * The claims of a GitHub Actions OIDC token the tests give a job (GitHub docs, "About security
+ * hardening with OpenID Connect"): those the provenance reads, and a few more a real token has.
+ */
+export interface JobClaims extends JobIdentity {
   repository_owner: string
-  repository_owner_id: string
   workflow: string
-  /** `owner/repo/.github/workflows/release.yml@refs/heads/main` */
-  workflow_ref: string
-  job_workflow_ref: string
-  ref: string
-  sha: string
-  event_name: string
-  run_id: string
-  run_attempt: string
-  runner_environment: string
   repository_visibility: string
 }
 
