@@ -1,7 +1,7 @@
 import * as core from '@actions/core'
 import { ActionError, GitHubApiError } from '../errors.js'
 import { attachReferrer, findReferrers } from '../oci/referrers.js'
-import type { Outcome } from './apply.js'
+import { withOutcome, type Outcome } from './apply.js'
 import type { ChartPlan, Step } from './plan.js'
 import { chartClient, repoClient, type ChartRuntime } from './runtime.js'
 import {
@@ -93,20 +93,28 @@ export async function applySign(
   const facts = step.missing.filter((k) => found.includes(k)).map((k) => `${release.chartRef}: its ${k} was attached by another run`)
   const warnings: string[] = []
   const subject = { digest, mediaType: head.mediaType, size: head.size }
-  for (const kind of missing) {
-    const bundle = await bundleFor(rt, kind, { name: `${client.ref.registry}/${client.ref.repository}`, digest }, warnings)
-    const referrer = await attachReferrer(client, subject, {
-      artifactType: BUNDLE_MEDIA_TYPE,
-      data: Buffer.from(JSON.stringify(bundle)),
-      annotations: {
-        'dev.sigstore.bundle.content': 'dsse-envelope',
-        [PREDICATE_ANNOTATION]: PREDICATE_TYPES[kind],
-        'org.opencontainers.image.created': new Date().toISOString(),
-      },
-    })
-    core.info(`${release.chartRef}: ${kind} attached (${referrer}, referring to ${digest})`)
+  const attached: AttestationKind[] = []
+  const outcome = (): Outcome => ({ done: attached.length ? [{ ...step, missing: [...attached] }] : [], facts, warnings })
+  try {
+    for (const kind of missing) {
+      const bundle = await bundleFor(rt, kind, { name: `${client.ref.registry}/${client.ref.repository}`, digest }, warnings)
+      const referrer = await attachReferrer(client, subject, {
+        artifactType: BUNDLE_MEDIA_TYPE,
+        data: Buffer.from(JSON.stringify(bundle)),
+        annotations: {
+          'dev.sigstore.bundle.content': 'dsse-envelope',
+          [PREDICATE_ANNOTATION]: PREDICATE_TYPES[kind],
+          'org.opencontainers.image.created': new Date().toISOString(),
+        },
+      })
+      attached.push(kind)
+      core.info(`${release.chartRef}: ${kind} attached (${referrer}, referring to ${digest})`)
+    }
+  } catch (error) {
+    // What was attached before the failure stays, and is reported; the next run adds the rest.
+    throw withOutcome(error, outcome())
   }
-  return { done: missing.length ? [{ ...step, missing }] : [], facts, warnings }
+  return outcome()
 }
 
 /**

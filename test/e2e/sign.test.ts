@@ -157,6 +157,26 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(1)
   })
 
+  it('Fulcio down after the signature: the step fails naming the instance, reports the signature, and the next run adds the provenance', async () => {
+    const c = await setup()
+    let seen = 0
+    sigstore.beforeService = (service) => {
+      if (service === 'fulcio' && ++seen === 2) sigstore.fail('fulcio', 10)
+    }
+    const r = await c.run('2026-06-06')
+    sigstore.beforeService = undefined
+    sigstore.fail('fulcio', 0)
+    expect(r.exitCode).toBe(1)
+    expect(visibleLog(r)).toMatch(/::error::sign: the instance in SIGSTORE_\*_URL did not sign the provenance statement: .*503/)
+    expect(r.outputs.signed).toBe('signature')
+    expect(r.outputs.pushed).toBe('true')
+    expect((await c.referrers('2.0.0')).map((f) => f.predicateType)).toEqual([SIGNATURE])
+    const next = await c.run('2026-06-06')
+    ok(next, c.remote)
+    expect(next.outputs.signed).toBe('provenance')
+    expect(await c.referrers('2.0.0')).toHaveLength(2)
+  })
+
   it('a run killed after GitHub recorded the provenance attaches that bundle next time, not a second one', async () => {
     const c = await setup()
     apis.api.afterAttestation = kill
