@@ -31,7 +31,10 @@ const EMPTY_DIGEST = `sha256:${createHash('sha256').update('{}').digest('hex')}`
 
 describe('issue 22: sign and attest published chart versions', () => {
   const parts = useRegistry(async (registry) => {
-    await Promise.all(['2026-06-06', '2026-08-14'].map((d) => registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d))))
+    await Promise.all([
+      ...['2026-06-06', '2026-08-14'].map((d) => registry.seedTags(`rocicorp/zero-${d}`, tagsUntil(d))),
+      registry.seedTags('library/valkey', ['8.0.1', '8.1.0']),
+    ])
   })
   const apis = useApiDouble()
   let sigstore: SigstoreStandIn
@@ -295,6 +298,40 @@ describe('issue 22: sign and attest published chart versions', () => {
     const digest = await c.digestOf('2.0.0')
     for (const f of await c.referrers('2.0.0')) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
     rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('several charts: each published chart gets its own bundles, and the charts output says what each run signed', async () => {
+    const c = await setup()
+    const zeroYaml = c.remote
+      .chartYaml()
+      .replace('image: docker.io/rocicorp/zero:0.26.1', `image: ${parts.registry.host}/rocicorp/zero-2026-06-06:0.26.1`)
+    c.remote.pushFiles(
+      {
+        'charts/zero-cache/Chart.yaml': zeroYaml,
+        'charts/cache/Chart.yaml':
+          'apiVersion: v2\nname: cache\nversion: 0.1.0\nappVersion: "8.0.1"\nannotations:\n  artifacthub.io/images: |\n' +
+          `    - name: valkey\n      image: ${parts.registry.host}/library/valkey:8.0.1\n`,
+        'charts/cache/values.yaml': 'replicas: 1\n',
+      },
+      'feat: a second chart',
+    )
+    const r = await c.run('2026-06-06', { image: '', 'chart-path': 'charts/*' })
+    ok(r, c.remote)
+    const charts = JSON.parse(r.outputs.charts) as { name: string; 'chart-version': string; signed: string }[]
+    expect(charts.map((x) => [x.name, x.signed]).sort()).toEqual([
+      ['cache', 'signature,provenance'],
+      ['zero-cache', 'signature,provenance'],
+    ])
+    for (const chart of charts) {
+      const repository = `${c.ns}/${chart.name}`
+      const digest = (await parts.registry.manifest(repository, chart['chart-version'])).digest
+      const found = await referrersOf(parts.registry, repository, digest)
+      expect(found.map((f) => f.predicateType).sort()).toEqual([SIGNATURE, PROVENANCE].sort())
+      for (const f of found) await sigstore.verify(f.bundle, { identity: sigstore.identityOf(claims), digest })
+    }
+    const again = await c.run('2026-06-06', { image: '', 'chart-path': 'charts/*' })
+    ok(again, c.remote)
+    expect((JSON.parse(again.outputs.charts) as { signed: string }[]).map((x) => x.signed)).toEqual(['', ''])
   })
 
   it('each published version gets its own bundles as the chart moves on', async () => {
