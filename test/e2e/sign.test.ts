@@ -160,7 +160,7 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect(apis.api.attestations.get(REPOSITORY)).toHaveLength(1)
   })
 
-  it('Fulcio down after the signature: the step fails naming the instance, reports the signature, and the next run adds the provenance', async () => {
+  it('Fulcio down after the signature: the step fails naming the instance, reports the signature; the next run adds the rest', async () => {
     const c = await setup()
     let seen = 0
     sigstore.beforeService = (service) => {
