@@ -1,4 +1,3 @@
-import { GitHubApiError } from '../errors.js'
 import type { HttpError, Repository } from './repository.js'
 
 /**
@@ -16,24 +15,18 @@ export class AttestationsApi {
    * @throws GitHubApiError naming the missing permission for 403/404, GitHub's message otherwise.
    */
   async create(bundle: Record<string, unknown>): Promise<number> {
-    try {
-      const res = await this.r.octokit.request('POST /repos/{owner}/{repo}/attestations', {
-        owner: this.r.owner,
-        repo: this.r.repo,
-        bundle,
-      })
-      return res.data.id ?? 0
-    } catch (error) {
-      const e = error as HttpError
-      if (e.status === 403 || e.status === 404) {
-        throw new GitHubApiError(
-          `could not record the provenance attestation in ${this.r.label}: ${(e.message ?? '').trim()} (HTTP ${e.status}); the ` +
-            `workflow needs permissions attestations: write (artifact attestations in private repositories need GitHub Enterprise Cloud)`,
-          e.status,
-        )
-      }
-      this.r.fail(error, 'record the provenance attestation')
-    }
+    return this.r.call(
+      'record the provenance attestation',
+      async () => {
+        const res = await this.r.octokit.request('POST /repos/{owner}/{repo}/attestations', {
+          owner: this.r.owner,
+          repo: this.r.repo,
+          bundle,
+        })
+        return res.data.id ?? 0
+      },
+      'attestations: write (artifact attestations in private repositories need GitHub Enterprise Cloud)',
+    )
   }
 
   /**

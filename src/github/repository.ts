@@ -25,6 +25,9 @@ export interface HttpError {
   message?: string
 }
 
+/** What a 403/404 of the repository's endpoints says the token needs, unless a call names its own. */
+const DEFAULT_PERMISSIONS = 'contents: write (and pull-requests: write for pull requests, actions: write for dispatch-workflow)'
+
 /** GitHub's 403 when the repository (or its organisation) does not let workflows open pull requests (danielroe/uppt#11). */
 const ACTIONS_MAY_NOT_CREATE = /not permitted to create or approve pull requests/i
 
@@ -59,12 +62,16 @@ export class Repository {
     return `${this.owner}/${this.repo}`
   }
 
-  /** Runs one API request; a failure becomes the GitHubApiError of {@link fail} for `action`. */
-  async call<T>(action: string, request: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one API request; a failure becomes the GitHubApiError of {@link fail} for `action`.
+   *
+   * @param permissions what a 403/404 says the token needs (default: the contents, pull-requests and actions permissions).
+   */
+  async call<T>(action: string, request: () => Promise<T>, permissions?: string): Promise<T> {
     try {
       return await request()
     } catch (error) {
-      this.fail(error, action)
+      this.fail(error, action, permissions)
     }
   }
 
@@ -73,7 +80,7 @@ export class Repository {
    * to open pull requests (403, the setting named), missing permissions (403/404, the ones named),
    * or GitHub's message with the status.
    */
-  fail(error: unknown, action: string): never {
+  fail(error: unknown, action: string, permissions = DEFAULT_PERMISSIONS): never {
     const e = error as HttpError
     const status = e.status
     const message = (e.message ?? String(error)).trim()
@@ -88,8 +95,7 @@ export class Repository {
     }
     if (status === 403 || status === 404) {
       throw new GitHubApiError(
-        `could not ${action} in ${this.label}: ${message} (HTTP ${status}); the token needs contents: write (and pull-requests: ` +
-          `write for pull requests, actions: write for dispatch-workflow) in the workflow's permissions`,
+        `could not ${action} in ${this.label}: ${message} (HTTP ${status}); the token needs ${permissions} in the workflow's permissions`,
         status,
       )
     }

@@ -1,5 +1,12 @@
 import { RegistryError } from '../errors.js'
-import { blobDescriptor, sha256Digest, type ManifestDescriptor, type OciManifest, type RegistryClient } from './registry.js'
+import {
+  artifactManifest,
+  OCI_MANIFEST as MANIFEST,
+  sha256Digest,
+  type ManifestDescriptor,
+  type OciManifest,
+  type RegistryClient,
+} from './registry.js'
 
 /** The registry calls referrers need. */
 export type ReferrerRegistry = Pick<RegistryClient, 'getManifest' | 'referrers' | 'uploadBlobs' | 'pushManifest'>
@@ -9,24 +16,27 @@ export type ReferrerRegistry = Pick<RegistryClient, 'getManifest' | 'referrers' 
  * that point at a manifest — here Sigstore bundles that sign and attest a chart version — found
  * and attached the way `cosign` v3 and `gh attestation verify --bundle-from-oci` expect.
  *
- * Registries without the referrers API (Debian's docker-registry, ghcr.io) get the "referrers tag
- * schema" fallback: an image index tagged `sha256-<hex of the subject>` that lists the referrers'
- * descriptors, with their `artifactType` and annotations (distribution-spec "Referrers Tag Schema").
+ * Registries without the referrers API (Debian's docker-registry; ghcr.io answers its endpoint
+ * 404, ../shared/FACTS.md) get the "referrers tag schema" fallback: an image index tagged
+ * `sha256-<hex of the subject>` that lists the referrers' descriptors, with their `artifactType` and
+ * annotations (distribution-spec "Referrers Tag Schema").
  */
 
 /** One referrer of a manifest, as an index lists it. */
 export type Referrer = NonNullable<OciManifest['manifests']>[number]
 
 const INDEX = 'application/vnd.oci.image.index.v1+json'
-const MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
 /** The empty config of an artifact manifest (image-spec "Guidance for an Empty Descriptor"). */
 const EMPTY_CONFIG = { mediaType: 'application/vnd.oci.empty.v1+json', data: Buffer.from('{}') }
 
-/** The fallback tag of a subject: `sha256:<hex>` → `sha256-<hex>` (distribution-spec "Referrers Tag Schema"). */
+/**
+ * The fallback tag of a subject: `<alg>:<ref>` → `<alg>-<ref>`, the algorithm cut to 32 characters
+ * and the reference to 64 (distribution-spec "Referrers Tag Schema"): `sha256:<hex>` → `sha256-<hex>`.
+ */
 export function referrersTag(digest: string): string {
   const m = /^([a-z0-9]+):([a-f0-9]+)$/.exec(digest)
   if (!m) throw new RegistryError(`'${digest}' is not a digest`)
-  return `${m[1]}-${m[2]}`.slice(0, 128)
+  return `${m[1].slice(0, 32)}-${m[2].slice(0, 64)}`
 }
 
 /**
@@ -60,17 +70,13 @@ export async function attachReferrer(
 ): Promise<string> {
   const layer = { mediaType: artifact.artifactType, data: artifact.data }
   await client.uploadBlobs([EMPTY_CONFIG, layer])
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MANIFEST,
-      artifactType: artifact.artifactType,
-      config: blobDescriptor(EMPTY_CONFIG),
-      layers: [blobDescriptor(layer)],
-      subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
-      annotations: artifact.annotations,
-    }),
-  )
+  const manifest = artifactManifest({
+    artifactType: artifact.artifactType,
+    config: EMPTY_CONFIG,
+    layers: [layer],
+    subject: { mediaType: subject.mediaType, digest: subject.digest, size: subject.size },
+    annotations: artifact.annotations,
+  })
   const digest = sha256Digest(manifest)
   const pushed = await client.pushManifest(digest, manifest, MANIFEST)
   if (pushed.subject === subject.digest) return digest

@@ -90,13 +90,39 @@ export interface ArtifactBlob {
 }
 
 /** The descriptor of a blob (image-spec "Descriptors"). */
-export function blobDescriptor(b: ArtifactBlob): { mediaType: string; digest: string; size: number; annotations?: Record<string, string> } {
+function blobDescriptor(b: ArtifactBlob): { mediaType: string; digest: string; size: number; annotations?: Record<string, string> } {
   return {
     mediaType: b.mediaType,
     digest: sha256Digest(b.data),
     size: b.data.length,
     ...(b.annotations ? { annotations: b.annotations } : {}),
   }
+}
+
+export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json'
+
+/**
+ * The bytes of an artifact's image manifest (image-spec v1.1 "Guidelines for Artifact Usage"): its
+ * blobs' descriptors, and, for a referrer, its `subject`; `annotations` when given.
+ */
+export function artifactManifest(artifact: {
+  artifactType?: string
+  config: ArtifactBlob
+  layers: ArtifactBlob[]
+  subject?: { mediaType: string; digest: string; size: number }
+  annotations?: Record<string, string>
+}): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
+      config: blobDescriptor(artifact.config),
+      layers: artifact.layers.map(blobDescriptor),
+      ...(artifact.subject ? { subject: artifact.subject } : {}),
+      ...(artifact.annotations ? { annotations: artifact.annotations } : {}),
+    }),
+  )
 }
 
 /** `sha256:<hex>` of bytes (image-spec "Digests"). */
@@ -405,16 +431,7 @@ export class RegistryClient {
    */
   async pushArtifact(tag: string, artifact: { artifactType?: string; config: ArtifactBlob; layers: ArtifactBlob[] }): Promise<string> {
     await this.uploadBlobs([artifact.config, ...artifact.layers])
-    const manifest = Buffer.from(
-      JSON.stringify({
-        schemaVersion: 2,
-        mediaType: 'application/vnd.oci.image.manifest.v1+json',
-        ...(artifact.artifactType ? { artifactType: artifact.artifactType } : {}),
-        config: blobDescriptor(artifact.config),
-        layers: artifact.layers.map(blobDescriptor),
-      }),
-    )
-    return (await this.pushManifest(tag, manifest, 'application/vnd.oci.image.manifest.v1+json')).digest
+    return (await this.pushManifest(tag, artifactManifest(artifact), OCI_MANIFEST)).digest
   }
 
   /**

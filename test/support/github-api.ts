@@ -1022,13 +1022,14 @@ export class GitHubApiDouble {
   }
 
   /**
-   * Artifact attestations (GitHub REST docs, "REST API endpoints for artifact attestations"):
-   * "Create an attestation" stores a Sigstore bundle (201 `{id}`); the request body is checked
-   * against the spec's schema (`bundle` required, with `mediaType`, `verificationMaterial`,
-   * `dsseEnvelope`), and a bundle that is not a DSSE in-toto statement is refused with 422 as
-   * GitHub does ("Validation Failed"; the endpoint declares 422). "List attestations" finds them by
-   * the statement's subject digest, filtered by `predicate_type`, `{attestations: [{bundle,
-   * repository_id, bundle_url}]}`; no attestation is an empty list (declared responses: 200 only).
+   * Artifact attestations (GitHub REST docs, "REST API endpoints for artifact attestations").
+   * "Create an attestation" stores a Sigstore bundle and answers 201 `{id}`; a body that breaks the
+   * spec's request schema (`bundle` required) gets the declared 422 "Validation Failed". "List
+   * attestations" finds them by the statement's subject digest, filtered by `predicate_type`:
+   * `{attestations: [{bundle, repository_id, bundle_url}]}`, and none is an empty list (the spec
+   * declares 200 only; cli/cli's attestation client, pkg/cmd/attestation/api/client.go, reads an
+   * empty list as "no attestations found"). The action only ever sends DSSE in-toto bundles: any
+   * other is recorded as a violation, not answered with a guess at GitHub's reply.
    */
   private answerAttestations(
     req: IncomingMessage,
@@ -1064,7 +1065,9 @@ export class GitHubApiDouble {
       statement = undefined
     }
     if (problems.length || !statement?.predicateType || !statement.subject?.length) {
-      if (problems.length) this.violations.push(`POST ${url.pathname}: request ${problems.join('; ')}`)
+      this.violations.push(
+        `POST ${url.pathname}: ${problems.length ? `request ${problems.join('; ')}` : 'a bundle that is not a DSSE in-toto statement'}`,
+      )
       return this.send(req, res, template, 422, {
         message: 'Validation Failed',
         documentation_url: 'https://docs.github.com/rest/repos/attestations#create-an-attestation',
