@@ -1,6 +1,7 @@
 import { RegistryError } from '../errors.js'
 import {
   artifactManifest,
+  isIndexMediaType,
   OCI_MANIFEST as MANIFEST,
   sha256Digest,
   type ManifestDescriptor,
@@ -9,7 +10,7 @@ import {
 } from './registry.js'
 
 /** The registry calls referrers need. */
-export type ReferrerRegistry = Pick<RegistryClient, 'getManifest' | 'referrers' | 'uploadBlobs' | 'pushManifest'>
+export type ReferrerRegistry = Pick<RegistryClient, 'ref' | 'getManifest' | 'referrers' | 'uploadBlobs' | 'pushManifest'>
 
 /**
  * OCI referrers (image-spec v1.1 `subject`, distribution-spec v1.1 "Listing Referrers"): artifacts
@@ -45,12 +46,22 @@ export function referrersTag(digest: string): string {
  * that tag does not exist (a second GET).
  *
  * @returns the referrers' descriptors (empty when there are none).
- * @throws RegistryError when the registry fails.
+ * @throws RegistryError when the registry fails, or the referrers tag holds something that is not an index.
  */
 export async function findReferrers(client: ReferrerRegistry, digest: string): Promise<Referrer[]> {
-  const tagged = await client.getManifest(referrersTag(digest))
-  if (tagged && Array.isArray(tagged.manifest.manifests)) return tagged.manifest.manifests
+  const tag = referrersTag(digest)
+  const tagged = await client.getManifest(tag)
+  if (tagged && !isIndexMediaType(tagged.mediaType)) throw notAnIndex(client, tag, tagged.mediaType, digest)
+  if (tagged) return tagged.manifest.manifests ?? []
   return (await client.referrers(digest)) ?? []
+}
+
+/** The referrers tag holds someone else's content (not an index): it is never overwritten, and nothing is signed until it moves. */
+function notAnIndex(client: ReferrerRegistry, tag: string, mediaType: string | undefined, subject: string): RegistryError {
+  return new RegistryError(
+    `tag ${tag} of ${client.ref.registry}/${client.ref.repository} holds a ${mediaType ?? 'manifest'}, not the referrers index of ` +
+      `${subject}: it is left as it is, and nothing is signed until that tag is moved away`,
+  )
 }
 
 /**
@@ -61,7 +72,8 @@ export async function findReferrers(client: ReferrerRegistry, digest: string): P
  *
  * @param subject the subject manifest's digest, media type and size (a HEAD of it).
  * @returns the referrer manifest's digest.
- * @throws RegistryError when the registry refuses a step.
+ * @throws RegistryError when the registry refuses a step, or the referrers tag holds something
+ *   that is not an index (never overwritten).
  */
 export async function attachReferrer(
   client: ReferrerRegistry,
@@ -82,6 +94,7 @@ export async function attachReferrer(
   if (pushed.subject === subject.digest) return digest
   const tag = referrersTag(subject.digest)
   const current = await client.getManifest(tag)
+  if (current && !isIndexMediaType(current.mediaType)) throw notAnIndex(client, tag, current.mediaType, subject.digest)
   const manifests = current?.manifest.manifests ?? []
   if (manifests.some((m) => m.digest === digest)) return digest
   const index = {

@@ -334,6 +334,24 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect((JSON.parse(again.outputs.charts) as { signed: string }[]).map((x) => x.signed)).toEqual(['', ''])
   })
 
+  it('a referrers tag that holds something else is never overwritten: nothing is signed, and the error says which tag to move', async () => {
+    const c = await setup()
+    ok(await c.run('2026-06-06', { sign: 'false' }), c.remote)
+    const digest = await c.digestOf('2.0.0')
+    const tag = digest.replace(':', '-')
+    // Someone else's image under the referrers tag's name.
+    await parts.registry.seedTags(c.chartRepo, [tag])
+    const foreign = (await parts.registry.manifest(c.chartRepo, tag)).digest
+    const before = sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0
+    const r = await c.run('2026-06-06')
+    expect(r.exitCode).toBe(1)
+    expect(visibleLog(r)).toMatch(
+      new RegExp(`::error::.*tag ${tag} of .* holds a application/vnd\\.oci\\.image\\.manifest\\.v1\\+json, not the referrers index`),
+    )
+    expect((await parts.registry.manifest(c.chartRepo, tag)).digest).toBe(foreign)
+    expect(sigstore.requests.get('/fulcio/api/v2/signingCert') ?? 0).toBe(before)
+  })
+
   it('each published version gets its own bundles as the chart moves on', async () => {
     const c = await setup()
     ok(await c.run('2026-06-06'), c.remote)
