@@ -334,7 +334,7 @@ describe('issue 22: sign and attest published chart versions', () => {
     expect((JSON.parse(again.outputs.charts) as { signed: string }[]).map((x) => x.signed)).toEqual(['', ''])
   })
 
-  it('a referrers tag that holds something else is never overwritten: nothing is signed, and the error says which tag to move', async () => {
+  it('a referrers tag holding something else is never overwritten: nothing is signed, the error names the tag', async () => {
     const c = await setup()
     ok(await c.run('2026-06-06', { sign: 'false' }), c.remote)
     const digest = await c.digestOf('2.0.0')
